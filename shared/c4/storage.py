@@ -136,7 +136,8 @@ class Lake:
     # -- paths -------------------------------------------------------------------------
     def path(self, *parts: str) -> str:
         """Filesystem path (for ``self.fs``) of a lake-relative path."""
-        rel = posixpath.join(*[p.strip("/") for p in parts if p]) if parts else ""
+        cleaned = [p.strip("/") for p in parts if p and p.strip("/")]
+        rel = posixpath.join(*cleaned) if cleaned else ""
         return posixpath.join(self.root, rel) if rel else self.root
 
     def uri_of(self, *parts: str) -> str:

@@ -1,0 +1,136 @@
+"""Benchmark: the DuckDB ELT on generator output (~10 million sessions, ~7,300 raw files).
+
+Generates (once per size, under ``bench/out/elt_lake_<N>``) a raw zone with the synthetic
+generator (``c4.generate``: 20 malls, 12 months), then runs ``run_elt`` on it in a child
+process from a clean curated zone and measures wall time and the child's peak RSS.
+Writes ``bench/results_elt.json`` and prints a markdown table.
+Targets: 10 M sessions in < 15 s, peak memory < 3 GB (2 cores).
+
+Run: ``python -m bench.bench_elt [--sessions 10000000] [--regenerate]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+RESULTS = ROOT / "bench" / "results_elt.json"
+TARGET_SECONDS = 15.0
+TARGET_RSS_GB = 3.0
+MALLS, MONTHS = 20, 12
+ROWS_PER_CUSTOMER_YEAR = 11.6  # measured: 2,000 guests, 20 malls, 12 months -> 23,191 rows
+KEY = "bench-elt-key-0123456789"
+CHILD = """
+import json, sys, time
+from c4.elt import run_elt
+from c4.settings import Settings
+from c4.storage import open_lake
+settings = Settings(lake=sys.argv[1], pseudonym_key=sys.argv[2])
+t0 = time.perf_counter()
+summary = run_elt(open_lake(settings), settings)
+wall = time.perf_counter() - t0
+print(json.dumps({"wall_seconds": wall, "files": summary.files_processed, "rows_in": summary.rows_in,
+                  "rows_accepted": summary.rows_accepted, "rows_rejected": summary.rows_rejected,
+                  "rejected_by_reason": summary.rejected_by_reason,
+                  "files_unreadable": summary.files_unreadable}))
+"""
+
+
+def _generate(lake_dir: Path, sessions: int) -> dict:
+    from c4.generate import GeneratorConfig, generate
+    from c4.storage import Lake
+
+    customers = max(200, round(sessions / ROWS_PER_CUSTOMER_YEAR))
+    if lake_dir.exists():
+        shutil.rmtree(lake_dir)
+    t0 = time.perf_counter()
+    summary = generate(Lake(str(lake_dir)), GeneratorConfig(customers=customers, months=MONTHS, malls=MALLS))
+    return {
+        "customers": customers,
+        "files": summary.files,
+        "rows": summary.rows,
+        "expected_rejects": summary.expected_rejects,
+        "generate_seconds": time.perf_counter() - t0,
+    }
+
+
+def _clean(lake_dir: Path) -> None:
+    for zone in ("curated", "manifests", "quarantine", ".c4"):
+        shutil.rmtree(lake_dir / zone, ignore_errors=True)
+
+
+def _run_child(lake_dir: Path) -> tuple[dict, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(lake_dir), KEY],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result, max(peak_kb, before) / 1024 / 1024
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark and write ``bench/results_elt.json``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=10_000_000, help="Approximate raw sessions.")
+    parser.add_argument("--regenerate", action="store_true", help="Regenerate the raw zone.")
+    parser.add_argument("--generate-only", action="store_true", help="Only (re)generate the raw zone.")
+    args = parser.parse_args(argv)
+    lake_dir = OUT / f"elt_lake_{args.sessions}"
+    meta_file = lake_dir / "bench_generation.json"
+    if args.regenerate or not meta_file.exists():
+        meta = _generate(lake_dir, args.sessions)
+        meta_file.write_text(json.dumps(meta, indent=2))
+    meta = json.loads(meta_file.read_text())
+    if args.generate_only:
+        return meta
+    _clean(lake_dir)
+    run, peak_gb = _run_child(lake_dir)
+    results = {
+        "sessions_target": args.sessions,
+        "raw_files": meta["files"],
+        "raw_rows": meta["rows"],
+        "generator_expected_rejects": meta["expected_rejects"],
+        **run,
+        "peak_rss_gb": round(peak_gb, 3),
+        "rows_per_second": round(run["rows_in"] / run["wall_seconds"]),
+        "target_seconds": TARGET_SECONDS,
+        "target_rss_gb": TARGET_RSS_GB,
+        "meets_time": run["wall_seconds"] < TARGET_SECONDS,
+        "meets_memory": peak_gb < TARGET_RSS_GB,
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    rows = [
+        ("raw files", f"{results['raw_files']:,}"),
+        ("rows in", f"{results['rows_in']:,}"),
+        ("rows accepted / rejected", f"{results['rows_accepted']:,} / {results['rows_rejected']:,}"),
+        ("ELT wall time", f"{results['wall_seconds']:.1f} s (target < {TARGET_SECONDS:.0f} s)"),
+        ("throughput", f"{results['rows_per_second']:,} rows/s"),
+        ("peak RSS", f"{results['peak_rss_gb']:.2f} GB (target < {TARGET_RSS_GB:.0f} GB)"),
+        ("cores / 1-min load", f"{results['cpus']} / {results['load_average_1m']}"),
+    ]
+    sys.stdout.write("| metric | value |\n|---|---|\n")
+    sys.stdout.write("".join(f"| {k} | {v} |\n" for k, v in rows))
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Stacks of the C4 app (one per stage)."""

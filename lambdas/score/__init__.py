@@ -1,0 +1,1 @@
+"""The scoring Lambda (container image; ``CMD lambdas.score.handler.handler``)."""

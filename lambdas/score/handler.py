@@ -1,0 +1,57 @@
+"""Scoring Lambda: an upload in ``raw/uploads/`` -> S3 notification -> SQS -> score it end to end.
+
+Each SQS record holds one S3 event notification (the ``s3:TestEvent`` is skipped); each object
+it names is scored by :func:`c4.scoring.score_object`.  A failing record is a batch item failure
+(retried, then dead-lettered by SQS); the other records of the batch succeed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from c4.scoring import Scorer, s3_objects
+from c4.settings import Settings
+
+SECRET_ENV = "C4_PSEUDONYM_SECRET_ARN"  # Secrets Manager secret holding the HMAC key
+IDEMPOTENCY_ENV = "C4_IDEMPOTENCY_TABLE"  # DynamoDB table for Powertools idempotency
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE", "C4"))
+processor = BatchProcessor(event_type=EventType.SQS)
+
+_secret_arn = os.getenv(SECRET_ENV)
+SETTINGS = Settings.from_env(pseudonym_key=parameters.get_secret(_secret_arn) if _secret_arn else None)
+SCORER = Scorer(SETTINGS, idempotency_table=os.getenv(IDEMPOTENCY_ENV))
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    """Score every object one SQS record names; raising makes it a batch item failure."""
+    for obj in s3_objects(record.body):
+        summary = SCORER.score(obj)
+        logger.info("scored object", extra={"s3_key": obj.key, "result": {k: v for k, v in summary.items() if k != "riskiest"}})
+        metrics.add_metric("RowsScored", MetricUnit.Count, summary["rows_accepted"])
+        metrics.add_metric("RowsRejected", MetricUnit.Count, summary["rows_rejected"])
+        metrics.add_metric("GuestsScored", MetricUnit.Count, summary["guests_scored"])
+        metrics.add_metric("FilesUnreadable", MetricUnit.Count, int(summary["status"] == "unreadable"))
+        metrics.add_metric("ScoringLatency", MetricUnit.Milliseconds, summary["latency_ms"])
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """SQS batch in, partial batch response (``{"batchItemFailures": [...]}``) out."""
+    SCORER.register_context(context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,243 @@
+"""DuckDB engine adapter: reads raw files in bulk and runs the transform SQL as written.
+
+Only reading differs from Spark: CSV files are read by DuckDB's CSV reader (one query per
+group of files that share a header; malformed lines come from its rejects table), JSON lines
+as one text column validated with DuckDB's JSON functions, Parquet through the Python reader.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from c4.elt import duck_read as dr
+from c4.elt.outputs import curated_path, quarantine_rows_path, write_groups, write_text_groups
+from c4.elt.parse import STAGING_SCHEMA, parse_bytes
+from c4.elt.probe import SourceFile
+from c4.elt.pseudonym import PSEUDONYM_SCHEMA, pseudonym_table, pseudonymise_values
+from c4.elt.schema import CURATED_COLUMNS, CURATED_SCHEMA, EXISTING_SCHEMA, QUARANTINE_SCHEMA
+from c4.storage import Lake
+from c4.tables import SESSIONS
+
+logger = logging.getLogger(__name__)
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _list(values: Iterable[str]) -> str:
+    return "[" + ", ".join(_quote(v) for v in values) + "]"
+
+
+class DuckEngine:
+    """Runs the transform on an in-memory DuckDB connection.
+
+    Parameters
+    ----------
+    threads : int, optional
+        Worker threads (DuckDB's default when ``None``).
+    memory_limit : str, optional
+        DuckDB memory limit, e.g. ``"2GB"`` (it spills to a temporary folder beyond it).
+    """
+
+    name = "duckdb"
+
+    def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+        self.con = duckdb.connect(database=":memory:")
+        self._tmp = tempfile.TemporaryDirectory(prefix="c4-elt-duckdb-")
+        self.con.execute(f"SET temp_directory = {_quote(self._tmp.name)}")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = {_quote(memory_limit)}")
+        self._tables: set[str] = set()
+        self._pseudonyms: dict[bytes, dict[str, str]] = {}
+
+    def close(self) -> None:
+        """Close the connection and remove its temporary folder."""
+        self.con.close()
+        self._tmp.cleanup()
+
+    # -- generic relations ------------------------------------------------------------------
+    def register(self, name: str, table: pa.Table) -> None:
+        """Create (or replace) table ``name`` from an Arrow table."""
+        view = f"__arrow_{name}"
+        self.con.register(view, table)
+        try:
+            self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM "{view}"')
+        finally:
+            self.con.unregister(view)
+        self._tables.add(name)
+
+    def materialize(self, name: str, sql: str) -> None:
+        """Create (or replace) table ``name`` from a SELECT."""
+        self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
+        self._tables.add(name)
+
+    def fetch(self, sql: str) -> pa.Table:
+        """Run a SELECT and return its result as Arrow."""
+        return self.con.sql(sql).to_arrow_table()
+
+    def drop(self, *names: str) -> None:
+        """Drop tables."""
+        for name in names:
+            self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+            self._tables.discard(name)
+
+    def reset(self) -> None:
+        """Drop every table this adapter created (between chunks of a batch)."""
+        self.drop(*sorted(self._tables))
+        for row in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall():
+            self.con.execute(f'DROP TABLE IF EXISTS "{row[0]}"')
+
+    # -- reading ------------------------------------------------------------------------------
+    def load_staging(self, lake: Lake, sources: list[SourceFile]) -> dict[str, str]:
+        """Create ``staging`` from readable raw files (see :mod:`c4.elt.duck_read`).
+
+        Returns
+        -------
+        dict[str, str]
+            Files found unreadable while reading (path -> error), e.g. invalid UTF-8 further in.
+        """
+        self.register("staging", STAGING_SCHEMA.empty_table())
+        self.con.execute("SET preserve_insertion_order = true")  # rows are attributed by scan order
+        errors: dict[str, str] = {}
+        groups: dict[tuple[Any, ...], list[SourceFile]] = {}
+        for src in sources:
+            if src.fmt == "parquet":
+                self._insert_arrow(parse_bytes(lake.read_bytes(src.rel_path), src))
+                continue
+            key = (src.fmt, src.delimiter, src.columns if src.fmt == "csv" else (), src.resolved)
+            groups.setdefault(key, []).append(src)
+        reader = _reader(lake)
+        for i, group in enumerate(groups.values()):
+            errors.update(self._read_group(i, group, reader))
+        self.con.execute("SET preserve_insertion_order = false")
+        return errors
+
+    def _read_group(self, i: int, group: list[SourceFile], read: Callable[[str], bytes]) -> dict[str, str]:
+        src = group[0]
+        header, boundary = dr.csv_header(src) if src.fmt == "csv" else (b"", (dr.BOUNDARY + "\n").encode())
+        target = dr.temp_path(self._tmp.name, i)
+        concat = dr.concatenate(group, read, target, header=header, boundary=boundary)
+        try:
+            self.register(f"files_{i}", concat.files)
+            self.materialize(f"raw_{i}", dr.read_sql(i, src, target))
+        finally:
+            os.remove(target)
+        self.con.execute(dr.insert_sql(i, *dr.values_sql(src)))
+        bad = self.con.execute(dr.encoding_errors_sql(i)).fetchall()
+        self.drop(f"raw_{i}", f"rej_{i}", f"scan_{i}", f"files_{i}")
+        return {path: f"not UTF-8 text (invalid byte sequence on line {line})" for path, line in bad}
+
+    def load_staging_table(self, table: pa.Table) -> None:
+        """Create ``staging`` from an Arrow table (already in the staging schema)."""
+        self.register("staging", table.cast(STAGING_SCHEMA))
+
+    def _insert_arrow(self, table: pa.Table) -> None:
+        self.con.register("__arrow_insert", table)
+        try:
+            self.con.execute("INSERT INTO staging SELECT * FROM __arrow_insert")
+        finally:
+            self.con.unregister("__arrow_insert")
+
+    # -- writing ------------------------------------------------------------------------------
+    def new_rows(self) -> pa.Table:
+        """The accepted rows of the processed files (curated schema plus ``dt``)."""
+        cols = ", ".join(CURATED_COLUMNS)
+        return self.fetch(
+            f"SELECT {cols}, dt FROM curated_out WHERE _is_new ORDER BY source_file, dt, session_start"
+        )
+
+    def rejected_rows(self) -> pa.Table:
+        """The rejected rows (quarantine schema)."""
+        cols = ", ".join(QUARANTINE_SCHEMA.names)
+        return self.fetch(f"SELECT {cols} FROM rejected_out ORDER BY source_file, line_no")
+
+    def write_outputs(self, lake: Lake) -> list[str]:
+        """Write ``curated_out`` (one Parquet file per dt and key) and ``rejected_out`` (JSON lines)."""
+        curated = self.fetch("SELECT * FROM curated_out ORDER BY _key, dt, session_start, session_id")
+        written = write_groups(
+            lake, curated, ["_key", "dt"], lambda key, dt: curated_path(dt, key), CURATED_SCHEMA
+        )
+        del curated
+        cols = ", ".join(QUARANTINE_SCHEMA.names)
+        rejected = self.fetch(
+            f"SELECT _fid, to_json(struct_pack({cols})) AS line FROM rejected_out ORDER BY _fid, line_no"
+        )
+        written += write_text_groups(lake, rejected, "_fid", "line", quarantine_rows_path)
+        return written
+
+    def pseudonymise(self, key: bytes | None, ids_sql: str) -> None:
+        """Create ``pseudonyms`` (raw_id, pseudo_id) for the distinct ids ``ids_sql`` selects.
+
+        Digests are kept for the adapter's lifetime, so an id seen in an earlier chunk of the
+        batch is not hashed again.
+        """
+        ids = [v for v in self.fetch(ids_sql).column("raw_id").to_pylist() if v is not None]
+        if key is None:
+            self.register("pseudonyms", pseudonym_table(ids, None))
+            return
+        cache = self._pseudonyms.setdefault(key, {})
+        new = [v for v in ids if v not in cache]
+        cache.update(zip(new, pseudonymise_values(new, key), strict=True))
+        table = pa.table({"raw_id": ids, "pseudo_id": [cache[v] for v in ids]}, schema=PSEUDONYM_SCHEMA)
+        self.register("pseudonyms", table)
+
+    def load_existing(self, lake: Lake, dts: list[str]) -> None:
+        """Create ``existing_all``: the curated rows of the given dt partitions."""
+        files = [
+            f for dt in dts for f in lake.list_files(f"{SESSIONS.location}/dt={dt}", suffixes=(".parquet",))
+        ]
+        if not files:
+            self.register("existing_all", EXISTING_SCHEMA.empty_table())
+            return
+        if lake.is_s3:
+            self.register("existing_all", _read_existing_arrow(lake, files))
+            return
+        cols = ", ".join(CURATED_COLUMNS)
+        self.materialize(
+            "existing_all",
+            f"""SELECT {cols}, regexp_extract(filename, 'dt=([^/]+)/', 1) AS dt,
+                regexp_extract(filename, '([^/]+)\\.parquet$', 1) AS _key,
+                CAST(ROW_NUMBER() OVER () AS BIGINT) AS _rk
+            FROM read_parquet({_list(lake.path(f) for f in files)}, filename = true,
+                hive_partitioning = false, union_by_name = true)""",
+        )
+
+
+def _read_existing_arrow(lake: Lake, files: list[str]) -> pa.Table:
+    def one(rel: str) -> pa.Table:
+        table = lake.read_parquet(rel).select(list(CURATED_COLUMNS))
+        n = table.num_rows
+        dt = rel.split("dt=", 1)[1].split("/", 1)[0]
+        key = os.path.splitext(os.path.basename(rel))[0]
+        return table.append_column("dt", pa.array([dt] * n, pa.string())).append_column(
+            "_key", pa.array([key] * n, pa.string())
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        parts = list(pool.map(one, files))
+    table = pa.concat_tables(parts, promote_options="permissive")
+    table = table.append_column("_rk", pa.array(range(table.num_rows), pa.int64()))
+    return table.cast(EXISTING_SCHEMA)
+
+
+def _reader(lake: Lake) -> Callable[[str], bytes]:
+    """Read raw files: straight from disk on a local lake, through the lake (S3) otherwise."""
+    if lake.is_s3:
+        return lake.read_bytes
+
+    def read(rel: str) -> bytes:
+        with open(lake.path(rel), "rb") as fh:
+            return fh.read()
+
+    return read

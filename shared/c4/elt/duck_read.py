@@ -1,0 +1,209 @@
+"""DuckDB bulk reader: many small raw files -> one ``staging`` relation, fast.
+
+DuckDB's CSV reader costs a few milliseconds per file, too much for thousands of daily files.
+So the files of a group (same format, delimiter, header) are concatenated into one temporary
+file, each preceded by a *boundary line* — a record whose first field is :data:`BOUNDARY` —
+and read in one parallel scan.  In scan order (kept with ``preserve_insertion_order``), the
+rows after the j-th boundary belong to the j-th file, so attribution is exact.  Lines DuckDB
+rejects (malformed, invalid UTF-8) are attributed by their byte position.
+
+Line numbers: ``line_no`` is the line in the original file (header = line 1).  For CSV they are
+exact unless the file has blank lines or quoted line breaks before the row (DuckDB skips or
+joins those lines); for JSON lines they are exact.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from c4.elt.contract import CONTRACT_COLUMNS
+from c4.elt.probe import SourceFile
+
+BOUNDARY = "\x02c4-file-boundary"
+JSON_DELIM = "\x01"  # never valid inside a JSON line, so each line is one field
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class ConcatFile:
+    """A group's concatenated file and where each source file starts in it."""
+
+    path: str
+    files: pa.Table  # rel_path, j, byte_start, line_start, local_offset
+
+
+def _body(data: bytes, fmt: str) -> tuple[bytes, int]:
+    """The data lines of a file and how many lines precede them (header and blank lines)."""
+    data = data.removeprefix(_BOM)
+    if fmt != "csv":
+        return data, 0
+    pos, skipped = 0, 0
+    while True:
+        end = data.find(b"\n", pos)
+        if end < 0:
+            return b"", skipped + 1
+        skipped += 1
+        if data[pos:end].strip(b"\r"):
+            return data[end + 1 :], skipped
+        pos = end + 1
+
+
+def concatenate(
+    group: list[SourceFile], read: Callable[[str], bytes], target: str, *, header: bytes, boundary: bytes
+) -> ConcatFile:
+    """Write the group's files into ``target``, each after a boundary line.
+
+    Parameters
+    ----------
+    group : list of SourceFile
+        Files of one format, delimiter and header.
+    read : callable
+        ``read(rel_path) -> bytes``.
+    target : str
+        Local path of the concatenated file.
+    header : bytes
+        First line of the concatenated file (CSV header, or empty for JSON lines).
+    boundary : bytes
+        The boundary line (with its line break).
+
+    Returns
+    -------
+    ConcatFile
+    """
+    rows: dict[str, list] = {"rel_path": [], "j": [], "byte_start": [], "line_start": [], "local_offset": []}
+    offset, line = len(header), header.count(b"\n") + 1  # global line number of the next line
+    with open(target, "wb") as out:
+        out.write(header)
+        for j, src in enumerate(group):
+            body, local_offset = _body(read(src.rel_path), src.fmt or "csv")
+            if body and not body.endswith(b"\n"):
+                body += b"\n"
+            for name, value in zip(rows, (src.rel_path, j, offset, line, local_offset), strict=True):
+                rows[name].append(value)
+            out.write(boundary)
+            out.write(body)
+            offset += len(boundary) + len(body)
+            line += 1 + body.count(b"\n")
+    schema = pa.schema(
+        [("rel_path", pa.string()), ("j", pa.int64()), ("byte_start", pa.int64()),
+         ("line_start", pa.int64()), ("local_offset", pa.int64())]
+    )  # fmt: skip
+    return ConcatFile(target, pa.table(rows, schema=schema))
+
+
+def csv_header(src: SourceFile) -> tuple[bytes, bytes]:
+    """Header line and boundary line of a CSV group."""
+    width = len(src.columns)
+    header = src.delimiter.join(f"c{k}" for k in range(width)) + "\n"
+    boundary = BOUNDARY + src.delimiter * (width - 1) + "\n"
+    return header.encode(), boundary.encode()
+
+
+def read_sql(i: int, src: SourceFile, path: str) -> str:
+    """The ``read_csv`` scan of a group's concatenated file (rejects kept in ``rej_<i>``)."""
+    common = (
+        f"filename = false, store_rejects = true, rejects_table = 'rej_{i}', "
+        f"rejects_scan = 'scan_{i}', strict_mode = true, auto_detect = false"
+    )
+    target = "'" + path.replace("'", "''") + "'"
+    if src.fmt == "csv":
+        columns = "{" + ", ".join(f"'c{k}': 'VARCHAR'" for k in range(len(src.columns))) + "}"
+        delim = src.delimiter.replace("'", "''")
+        return (
+            f"SELECT * FROM read_csv({target}, columns = {columns}, header = true, delim = '{delim}', "
+            f"quote = '\"', escape = '\"', null_padding = false, {common})"
+        )
+    return (
+        f"SELECT * FROM read_csv({target}, columns = {{'line': 'VARCHAR'}}, header = false, "
+        f"delim = '{JSON_DELIM}', quote = '', escape = '', {common})"
+    )
+
+
+def values_sql(src: SourceFile) -> tuple[str, str, str]:
+    """SQL for (boundary test, staging values, row filter) of a group's scanned rows ``r``."""
+    if src.fmt == "csv":
+        index = {name: k for k, name in enumerate(src.columns)}
+        values = ", ".join(
+            f"r.c{index[src.source_of[c]]}" if c in src.source_of else "NULL" for c in CONTRACT_COLUMNS
+        )
+        return f"r.c0 = '{BOUNDARY}'", f"NULL, NULL, TRUE, TRUE, {values}", "TRUE"
+    keys = src.source_of
+    paths = "[" + ", ".join(_json_path(keys.get(c, c)) for c in CONTRACT_COLUMNS) + "]"
+    has = "[" + ", ".join(_json_path(keys[c]) for c in ("customer_id", "session_start")) + "]"
+    ok = "(json_valid(r.line) AND starts_with(ltrim(r.line), '{'))"
+    values = ", ".join(
+        f"CASE WHEN {ok} THEN json_extract_string(r.line, {paths})[{k + 1}] END" if c in keys else "NULL"
+        for k, c in enumerate(CONTRACT_COLUMNS)
+    )
+    flags = f"(CASE WHEN {ok} THEN json_exists(r.line, {has}) ELSE [FALSE, FALSE] END)"
+    select = (
+        f"CASE WHEN {ok} THEN NULL ELSE r.line END, "
+        f"CASE WHEN {ok} THEN NULL ELSE 'invalid JSON or not a JSON object' END, "
+        f"{flags}[1], {flags}[2], {values}"
+    )
+    return f"r.line = '{BOUNDARY}'", select, "r.line IS NOT NULL"
+
+
+def _json_path(key: str) -> str:
+    return "'$.\"" + key.replace("'", "''").replace('"', '\\"') + "\"'"
+
+
+def insert_sql(i: int, boundary_test: str, select: str, row_filter: str) -> str:
+    """INSERT INTO staging the rows and rejected lines of group ``i``.
+
+    Needs ``raw_<i>`` (the scan, in file order), ``files_<i>`` (see :class:`ConcatFile`) and
+    DuckDB's rejects tables ``rej_<i>``/``scan_<i>``.
+    """
+    nulls = ", ".join("NULL" for _ in CONTRACT_COLUMNS)
+    return f"""INSERT INTO staging
+    WITH scanned AS (SELECT rowid AS rid, * FROM raw_{i}),
+    marks AS (
+        SELECT rid AS r0, CAST(ROW_NUMBER() OVER (ORDER BY rid) - 1 AS BIGINT) AS j
+        FROM scanned AS r WHERE {boundary_test}
+    ),
+    rej AS (
+        SELECT f.j, f.rel_path, e.line - f.line_start + f.local_offset AS local_line,
+            MIN(e.csv_line) AS csv_line, MIN(CAST(e.error_type AS VARCHAR)) AS error_type,
+            MIN(CAST(e.error_type AS VARCHAR) || ': ' || e.error_message) AS error
+        FROM rej_{i} AS e
+        ASOF JOIN files_{i} AS f ON e.line_byte_position >= f.byte_start
+        GROUP BY ALL
+    ),
+    steps AS (
+        SELECT j, local_line - local_offset - n AS t, MAX(n) AS n
+        FROM (
+            SELECT r.j, r.local_line, f.local_offset,
+                ROW_NUMBER() OVER (PARTITION BY r.j ORDER BY r.local_line) AS n
+            FROM rej AS r JOIN files_{i} AS f USING (j)
+        )
+        GROUP BY ALL
+    ),
+    rows_ AS (
+        SELECT m.j, r.rid - m.r0 AS k, r.*
+        FROM scanned AS r ASOF JOIN marks AS m ON r.rid >= m.r0
+        WHERE NOT COALESCE({boundary_test}, FALSE)
+    )
+    SELECT f.rel_path, r.k + f.local_offset + COALESCE(s.n, 0), {select}
+    FROM rows_ AS r
+    JOIN files_{i} AS f USING (j)
+    ASOF LEFT JOIN steps AS s ON s.j = r.j AND r.k > s.t
+    WHERE {row_filter}
+    UNION ALL
+    SELECT rel_path, local_line, csv_line, error, TRUE, TRUE, {nulls}
+    FROM rej WHERE error_type <> 'INVALID ENCODING'"""
+
+
+def encoding_errors_sql(i: int) -> str:
+    """Files of group ``i`` with invalid UTF-8 (unreadable as a whole)."""
+    return f"""SELECT f.rel_path, MIN(e.line - f.line_start + f.local_offset) AS line
+    FROM rej_{i} AS e ASOF JOIN files_{i} AS f ON e.line_byte_position >= f.byte_start
+    WHERE CAST(e.error_type AS VARCHAR) = 'INVALID ENCODING' GROUP BY f.rel_path"""
+
+
+def temp_path(folder: str, i: int) -> str:
+    """Where group ``i``'s concatenated file goes."""
+    return os.path.join(folder, f"group_{i}.txt")

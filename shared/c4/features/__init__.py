@@ -1,0 +1,54 @@
+"""Point-in-time guest features, churn labels, enrichment (module 2).
+
+Public API::
+
+    from c4.features import (compute_features, compute_labels, default_horizon_days,
+                             build_training_set, write_features, FEATURE_SPECS, FeatureSpec,
+                             TrainingSet)
+
+Heavy modules (DuckDB, pandas) load on first use, so ``c4.features.schema`` stays light for
+the Glue catalogue and the CDK stack.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from c4.features.schema import FEATURE_COLUMNS, FEATURE_NAMES, FEATURE_SPECS, FeatureSpec
+
+if TYPE_CHECKING:
+    from c4.features.labels import compute_labels, default_horizon_days
+    from c4.features.pointintime import compute_features
+    from c4.features.store import write_features
+    from c4.features.training import TrainingSet, build_training_set, monthly_as_of_dates
+
+_LAZY = {
+    "compute_features": "c4.features.pointintime",
+    "compute_labels": "c4.features.labels",
+    "default_horizon_days": "c4.features.labels",
+    "build_training_set": "c4.features.training",
+    "monthly_as_of_dates": "c4.features.training",
+    "TrainingSet": "c4.features.training",
+    "write_features": "c4.features.store",
+}
+
+__all__ = [
+    "FEATURE_COLUMNS",
+    "FEATURE_NAMES",
+    "FEATURE_SPECS",
+    "FeatureSpec",
+    "TrainingSet",
+    "build_training_set",
+    "compute_features",
+    "compute_labels",
+    "default_horizon_days",
+    "monthly_as_of_dates",
+    "write_features",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'c4.features' has no attribute {name!r}")

@@ -1,0 +1,127 @@
+"""The curated ``sessions`` history, read once per process and refreshed incrementally.
+
+``compute_features`` scans its sessions relation several times (visits, zones, population
+sample, BTYD fit).  Scanning the lake's many small curated files each time dominated scoring
+(one Parquet file per raw file and day), and a Lambda container scores file after file.  So the
+history is kept in memory as Arrow tables, one per curated file: every call lists
+``curated/sessions/`` (one LIST on S3), reads only the files that are new or changed (size or
+modification time), drops the deleted ones, and hands DuckDB one in-memory table.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from c4.storage import Lake
+from c4.tables import SESSIONS
+
+logger = logging.getLogger(__name__)
+
+_ARROW = {
+    "string": pa.string(),
+    "timestamp": pa.timestamp("us"),
+    "date": pa.date32(),
+    "int": pa.int32(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+}
+
+#: Arrow schema of the curated ``sessions`` columns (partition ``dt`` excluded).
+SESSIONS_SCHEMA = pa.schema([(name, _ARROW[typ]) for name, typ in SESSIONS.columns])
+
+#: Threads reading curated files (I/O bound on S3).
+READ_THREADS = 16
+
+Stamp = tuple[int, int]  # (size, mtime in ns)
+
+
+def _conform(table: pa.Table) -> pa.Table:
+    """The table with exactly the curated columns and types (missing columns as nulls)."""
+    cols = []
+    for f in SESSIONS_SCHEMA:
+        if f.name in table.column_names:
+            cols.append(table.column(f.name).cast(f.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(cols, schema=SESSIONS_SCHEMA)
+
+
+@dataclass
+class _LakeHistory:
+    stamps: dict[str, Stamp] = field(default_factory=dict)
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_LOCK = threading.Lock()
+_HISTORIES: dict[str, _LakeHistory] = {}
+
+
+def _listing(lake: Lake) -> dict[str, Stamp]:
+    base = lake.path(SESSIONS.location)
+    if lake.fs.get_file_info(base).type == pafs.FileType.NotFound:
+        return {}
+    out: dict[str, Stamp] = {}
+    for info in lake.fs.get_file_info(pafs.FileSelector(base, recursive=True)):
+        name = info.base_name
+        if info.type != pafs.FileType.File or not name.endswith(".parquet") or name.startswith((".", "_")):
+            continue
+        mtime = info.mtime_ns if info.mtime_ns is not None else 0
+        out[info.path] = (int(info.size or 0), int(mtime))
+    return out
+
+
+def curated_history(lake: Lake) -> pa.Table:
+    """Every curated session of the lake (the ``sessions`` table without ``dt``), in memory.
+
+    Parameters
+    ----------
+    lake : Lake
+        The lake.
+
+    Returns
+    -------
+    pyarrow.Table
+        Schema :data:`SESSIONS_SCHEMA`.  Only files that changed since the previous call of
+        this process are read.
+    """
+    with _LOCK:
+        history = _HISTORIES.setdefault(lake.uri, _LakeHistory())
+    with history.lock:
+        listing = _listing(lake)
+        stale = [p for p in history.stamps if p not in listing]
+        fresh = [p for p, stamp in listing.items() if history.stamps.get(p) != stamp]
+        for path in stale:
+            history.stamps.pop(path, None)
+            history.tables.pop(path, None)
+
+        def read(path: str) -> tuple[str, pa.Table]:
+            return path, _conform(pq.read_table(path, filesystem=lake.fs))
+
+        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+            for path, table in pool.map(read, fresh):
+                history.tables[path] = table
+                history.stamps[path] = listing[path]
+        if fresh or stale:
+            logger.info(
+                "history of %s: %d file(s) read, %d dropped, %d cached",
+                lake.uri,
+                len(fresh),
+                len(stale),
+                len(history.tables),
+            )
+        tables = [history.tables[p] for p in sorted(history.tables)]
+    return pa.concat_tables(tables) if tables else SESSIONS_SCHEMA.empty_table()
+
+
+def clear_history_cache() -> None:
+    """Forget every cached history (tests)."""
+    with _LOCK:
+        _HISTORIES.clear()

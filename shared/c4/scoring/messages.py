@@ -1,0 +1,254 @@
+"""Contextual retention messages: a short Spanish message per guest at risk.
+
+A message is chosen from :data:`TEMPLATES` by the *family* of the guest's main risk reason
+(the top reason the model gives: recency, falling frequency, short dwell, bad WiFi, ...) and
+filled with the guest's context from the feature frame: home mall (``home_mall_id``),
+favourite zone (``favourite_zone``), usual days (``weekend_share``) and usual arrival hour
+(``mean_visit_hour``).  Guests below the decision threshold get no message.
+
+Only values from closed vocabularies reach a message (mall names from the mall dimension,
+zone names from the zone catalogue, fixed day and time phrases), so no identifier and no
+text from an uploaded file can ever appear in it.  The catalogue is documented in
+``docs/scoring.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from c4.features.schema import SPECS_BY_NAME
+from c4.malls import MALLS_BY_ID
+
+#: Context feature columns the messages read (names defined by ``c4.features``).
+CONTEXT_FEATURES = ("home_mall_id", "favourite_zone", "weekend_share", "mean_visit_hour")
+
+
+@dataclass(frozen=True)
+class Template:
+    """One retention message template.
+
+    Attributes
+    ----------
+    key : str
+        Template id (stored nowhere; used in docs, tests and logs).
+    when : str
+        When the template applies, in plain words (documentation).
+    text : str
+        Spanish text with ``{mall}``, ``{zona}`` and ``{cuando}`` placeholders.
+    """
+
+    key: str
+    when: str
+    text: str
+
+
+TEMPLATES: dict[str, Template] = {
+    t.key: t
+    for t in (
+        Template(
+            "ausencia",
+            "recency / overdue: days since the last visit, overdue versus the usual gap, long gaps",
+            "¡Te echamos de menos en {mall}! Vuelve {cuando} y te espera un regalo en {zona}.",
+        ),
+        Template(
+            "frecuencia",
+            "falling frequency: fewer visits lately, downward visit trend, few expected visits",
+            "En {mall} hay novedades para ti: ven {cuando} y disfruta un beneficio exclusivo en {zona}.",
+        ),
+        Template(
+            "permanencia",
+            "short dwell: fewer minutes per visit than usual, few zones per visit",
+            "La próxima vez que vengas a {mall}, tómate un café por nuestra cuenta en {zona}. "
+            "¡Te esperamos {cuando}!",
+        ),
+        Template(
+            "wifi",
+            "bad WiFi: weak signal, failed logins, little data used",
+            "Mejoramos el WiFi de {mall}: ahora te conectas más rápido y sin cortes. "
+            "Pruébalo {cuando} en {zona}.",
+        ),
+        Template(
+            "exploracion",
+            "narrow use of the mall: few zones or malls, everything at one mall",
+            "¿Ya conoces todo {mall}? Además de {zona}, {cuando} te invitamos a descubrir "
+            "nuevas tiendas con un descuento de bienvenida.",
+        ),
+        Template(
+            "nuevo",
+            "new guest: short tenure",
+            "¡Gracias por visitar {mall}! Vuelve {cuando} y te damos la bienvenida con un "
+            "beneficio en {zona}.",
+        ),
+        Template(
+            "mall",
+            "mall context: the home mall's visits are falling or its guests are leaving",
+            "En {mall} nos estamos renovando para ti: ven {cuando} a ver lo nuevo en {zona}.",
+        ),
+        Template(
+            "general",
+            "fallback: any other main reason (time habits, device, ...) or no reason",
+            "¡Te esperamos en {mall}! Ven {cuando} y disfruta de {zona} con un beneficio especial para ti.",
+        ),
+    )
+}
+
+#: Features whose template is not simply their family's (feature name -> template key).
+_BY_FEATURE = {
+    "tenure_days": "nuevo",
+    "pnbd_p_alive": "ausencia",
+    "pnbd_expected_visits": "frecuencia",
+    "bgnbd_expected_visits": "frecuencia",
+}
+
+#: Feature family (``FeatureSpec.family``) -> template key.
+_BY_FAMILY = {
+    "recency": "ausencia",
+    "gaps": "ausencia",
+    "frequency": "frecuencia",
+    "dwell": "permanencia",
+    "wifi": "wifi",
+    "places": "exploracion",
+    "mall": "mall",
+}
+
+#: The zone catalogue in words, with its article (``c4.malls.ZONE_CATALOGUE``).
+ZONE_WORDS = {
+    "entrada": "la entrada",
+    "patio_comidas": "el patio de comidas",
+    "tiendas_moda": "las tiendas de moda",
+    "supermercado": "el supermercado",
+    "cine": "el cine",
+    "zona_infantil": "la zona infantil",
+    "tecnologia": "la zona de tecnología",
+    "gimnasio": "el gimnasio",
+    "terraza": "la terraza",
+    "bulevar": "el bulevar",
+}
+_ANY_ZONE = "tus tiendas favoritas"
+_ANY_MALL = "nuestro mall"
+
+
+def template_for(feature: str | None) -> Template:
+    """The template for a guest whose main risk reason is ``feature``.
+
+    Parameters
+    ----------
+    feature : str or None
+        Name of the top reason's feature (``None`` when the model gave no reason).
+
+    Returns
+    -------
+    Template
+        The feature's own template, else its family's, else ``general``.
+
+    Examples
+    --------
+    >>> template_for("days_since_last_visit").key
+    'ausencia'
+    >>> template_for(None).key
+    'general'
+    """
+    if feature is None:
+        return TEMPLATES["general"]
+    if feature in _BY_FEATURE:
+        return TEMPLATES[_BY_FEATURE[feature]]
+    spec = SPECS_BY_NAME.get(feature)
+    family = spec.family if spec is not None else ""
+    return TEMPLATES[_BY_FAMILY.get(family, "general")]
+
+
+def _number(value: Any) -> float | None:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def _when(weekend_share: Any, mean_hour: Any) -> str:
+    share, hour = _number(weekend_share), _number(mean_hour)
+    day = "este fin de semana" if share is not None and share >= 0.5 else "esta semana"
+    if hour is None:
+        return day
+    if hour < 12:
+        return f"{day} por la mañana"
+    if hour < 19:
+        return f"{day} por la tarde"
+    return f"{day} por la noche"
+
+
+def guest_context(features: Mapping[str, Any]) -> dict[str, str]:
+    """The words a template is filled with, from one guest's features.
+
+    Parameters
+    ----------
+    features : mapping
+        One row of the feature frame (at least the :data:`CONTEXT_FEATURES` it has).
+
+    Returns
+    -------
+    dict
+        ``mall`` (the home mall's name), ``zona`` (favourite zone, with article) and
+        ``cuando`` (usual days and time of day).  Unknown values fall back to generic words.
+    """
+    mall = MALLS_BY_ID.get(str(features.get("home_mall_id")))
+    zone = ZONE_WORDS.get(str(features.get("favourite_zone")))
+    return {
+        "mall": mall.name if mall is not None else _ANY_MALL,
+        "zona": zone or _ANY_ZONE,
+        "cuando": _when(features.get("weekend_share"), features.get("mean_visit_hour")),
+    }
+
+
+def retention_message(features: Mapping[str, Any], main_reason: str | None) -> str:
+    """The retention message for one guest at risk.
+
+    Parameters
+    ----------
+    features : mapping
+        The guest's feature row.
+    main_reason : str or None
+        Feature name of the guest's top risk reason.
+
+    Returns
+    -------
+    str
+        Spanish text, every placeholder filled.
+
+    Examples
+    --------
+    >>> retention_message({"home_mall_id": "CL01", "favourite_zone": "cine",
+    ...                    "weekend_share": 0.8, "mean_visit_hour": 20}, "signal_mean_dbm")
+    'Mejoramos el WiFi de Mall Cordillera Ñuñoa: ahora te conectas más rápido y sin cortes. \
+Pruébalo este fin de semana por la noche en el cine.'
+    """
+    return template_for(main_reason).text.format(**guest_context(features))
+
+
+def retention_messages(
+    rows: Sequence[Mapping[str, Any]],
+    main_reasons: Sequence[str | None],
+    at_risk: Sequence[bool],
+) -> list[str | None]:
+    """Messages for many guests: one for each guest at risk, ``None`` for the others.
+
+    Parameters
+    ----------
+    rows : sequence of mappings
+        Feature rows, one per guest.
+    main_reasons : sequence of str or None
+        Each guest's top reason feature.
+    at_risk : sequence of bool
+        Whether the guest is at or above the decision threshold.
+
+    Returns
+    -------
+    list of str or None
+    """
+    return [
+        retention_message(row, reason) if risky else None
+        for row, reason, risky in zip(rows, main_reasons, at_risk, strict=True)
+    ]

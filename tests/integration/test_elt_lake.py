@@ -1,0 +1,201 @@
+"""The batch ELT and single-file ingestion on a local lake (DuckDB)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+import pytest
+from c4.elt import ingest_file, run_elt
+from c4.elt.contract import file_id
+from c4.elt.outputs import read_quarantine_rows
+from c4.elt.samples import EXPECTED, FILES, RAW_MACS, UNREADABLE, write_sample_raw
+from c4.engine import connect
+from c4.settings import Settings
+from c4.storage import Lake, open_lake
+
+NOW = datetime(2026, 11, 30, 12, 0, 0)
+DAY = "raw/sessions/mall_id=CL01/date=2025-03-14/CL01_2025-03-14.csv"
+LATE = "raw/sessions/mall_id=CL01/date=2025-03-15/CL01_2025-03-14_late1.csv"
+
+
+@pytest.fixture
+def lake(tmp_path) -> tuple[Lake, Settings]:
+    settings = Settings(lake=str(tmp_path / "lake"), pseudonym_key="lake-test-key-0123456789")
+    return open_lake(settings), settings
+
+
+def _snapshot(lake: Lake) -> dict[str, str]:
+    return {
+        f: hashlib.sha256(lake.read_bytes(f)).hexdigest()
+        for zone in ("curated", "quarantine", "manifests")
+        for f in lake.list_files(zone)
+    }
+
+
+def test_batch_counts_manifests_and_quarantine(lake):
+    lake, settings = lake
+    write_sample_raw(lake)
+    summary = run_elt(lake, settings, now=NOW)
+    assert summary.files_processed == EXPECTED["files_processed"]
+    assert summary.rows_in == EXPECTED["rows_in"] == summary.rows_accepted + summary.rows_rejected
+    assert summary.rejected_by_reason == EXPECTED["rejected_by_reason"]
+    manifests = {
+        lake.read_json(f)["source_file"]: lake.read_json(f) for f in lake.list_files("manifests/elt")
+    }
+    assert set(manifests) == {f for f in FILES if not f.startswith("raw/_")}
+    for m in manifests.values():
+        assert (
+            m["rows_in"]
+            == m["rows_accepted"] + m["rows_rejected"]
+            == sum(m["rejected_by_reason"].values()) + m["rows_accepted"]
+        )
+        assert m["engine"] == "duckdb" and m["processed_at"] == "2026-11-30T12:00:00Z"
+    day = manifests[DAY]
+    assert (day["status"], day["rows_in"], day["rows_accepted"], day["mall_id"]) == ("ok", 17, 4, "CL01")
+    quarantined = read_quarantine_rows(lake, DAY).to_pylist()
+    assert lake.exists(f"quarantine/rows/source={file_id(DAY)}/{file_id(DAY)}.jsonl")
+    assert len(quarantined) == 13 and {q["source_file"] for q in quarantined} == {DAY}
+    garbage = next(q for q in quarantined if q["line_no"] == 7)
+    assert (garbage["reason_code"], garbage["raw_line"]) == ("malformed", "#### garbage ####")
+    assert lake.has_data("curated/malls")
+
+
+def test_unreadable_files_quarantined_whole(lake):
+    lake, settings = lake
+    write_sample_raw(lake)
+    run_elt(lake, settings, now=NOW)
+    for rel, data in UNREADABLE.items():
+        manifest = lake.read_json(f"manifests/elt/{file_id(rel)}.json")
+        assert manifest["status"] == "unreadable" and manifest["error"]
+        assert manifest["rows_in"] == manifest["rows_accepted"] == manifest["rows_rejected"] == 0
+        folder = f"quarantine/files/{file_id(rel)}"
+        assert lake.read_bytes(f"{folder}/{rel.rsplit('/', 1)[1]}") == data
+        assert lake.read_json(f"{folder}/error.json")["error"] == manifest["error"]
+
+
+def test_rerun_is_idempotent(lake):
+    lake, settings = lake
+    write_sample_raw(lake)
+    run_elt(lake, settings, now=NOW)
+    before = _snapshot(lake)
+    again = run_elt(lake, settings, now=datetime(2026, 12, 1))
+    assert again.files_processed == 0 and again.files_skipped == EXPECTED["files_processed"]
+    assert _snapshot(lake) == before
+
+
+def test_incremental_late_file_dedupes_against_curated_and_rejoins_visits(lake):
+    lake, settings = lake
+    write_sample_raw(lake, {DAY: FILES[DAY]})
+    first = run_elt(lake, settings, now=NOW)
+    assert first.files_processed == 1
+    day_file = "curated/sessions/dt=2025-03-14/raw-sessions.parquet"
+    visits_before = {r["session_id"]: r["visit_id"] for r in lake.read_parquet(day_file).to_pylist()}
+    assert visits_before["cl-1"] == visits_before["cl-2"] != visits_before["cl-3"]
+    write_sample_raw(lake, {LATE: FILES[LATE]})
+    second = run_elt(lake, settings, now=NOW)
+    assert second.files_processed == 1 and second.files_skipped == 1
+    assert (second.rows_in, second.rows_accepted, second.rejected_by_reason) == (2, 1, {"duplicate": 1})
+    rejected = read_quarantine_rows(lake, LATE).to_pylist()
+    assert rejected[0]["session_id"] == "cl-2" and "already curated" in rejected[0]["reason"]
+    visits_after = {r["session_id"]: r["visit_id"] for r in lake.read_parquet("curated/sessions").to_pylist()}
+    guest_a = {visits_after[s] for s in ("cl-1", "cl-2", "cl-16", "cl-3")}
+    assert len(guest_a) == 1  # the late session bridges the two visits, the day's file rewritten
+    assert lake.list_files("curated/sessions") == [day_file]
+    con = connect(lake)
+    assert con.execute("SELECT COUNT(*), COUNT(DISTINCT session_id) FROM sessions").fetchone() == (5, 5)
+
+
+def test_no_raw_mac_reaches_curated(lake):
+    lake, settings = lake
+    write_sample_raw(lake)
+    run_elt(lake, settings, now=NOW)
+    needles = [m.encode() for m in RAW_MACS] + [m.replace(":", "").encode() for m in RAW_MACS]
+    for rel in lake.list_files("curated"):
+        data = lake.read_bytes(rel)
+        assert not any(n in data for n in needles), rel
+    values = lake.read_parquet("curated/sessions").column("customer_id").to_pylist()
+    assert values and all(len(v) == 64 and v not in RAW_MACS for v in values)
+
+
+def test_ingest_file_with_a_mapping(lake):
+    lake, settings = lake
+    rel = "raw/uploads/partner_export.csv"
+    lake.write_bytes(
+        rel,
+        b"Client_MAC;Inicio;Centro;Extra\n"
+        b"aa:bb:cc:00:00:01;2025-05-01T12:00:00-04:00;CL03;x\n"
+        b"aa:bb:cc:00:00:02;2025-05-01 13:00;NEW9;y\n"
+        b"aa:bb:cc:00:00:03;;CL03;z\n",
+    )
+    result = ingest_file(
+        lake,
+        settings,
+        rel,
+        mapping={"customer_id": "client_mac", "session_start": "inicio", "mall_id": "centro"},
+        now=NOW,
+    )
+    assert (result.status, result.rows_in, result.rows_accepted) == ("ok", 3, 2)
+    assert result.rejected_by_reason == {"missing_required": 1}
+    rows = {r["mall_id"]: r for r in result.accepted.to_pylist()}
+    assert rows["CL03"]["session_start"] == datetime(2025, 5, 1, 16, 0)
+    assert rows["NEW9"]["session_start"] == datetime(2025, 5, 1, 13, 0)  # unknown mall: naive = UTC
+    assert lake.read_json(result.manifest_path)["rows_accepted"] == 2
+    again = ingest_file(
+        lake,
+        settings,
+        rel,
+        mapping={"customer_id": "client_mac", "session_start": "inicio", "mall_id": "centro"},
+        now=NOW,
+    )
+    assert again.rows_accepted == 2  # re-ingesting overwrites, it does not count itself as duplicate
+    assert lake.read_parquet("curated/sessions").num_rows == 2
+
+
+def test_two_column_file_through_the_elt(lake):
+    lake, settings = lake
+    rel = "raw/sessions/mall_id=PE02/date=2025-05-02/minimal.csv"
+    lake.write_bytes(
+        rel, b"customer_id,session_start\naa:01,2025-05-02\naa:02,2025-05-02\naa:01,2025-05-02\n"
+    )
+    summary = run_elt(lake, settings, now=NOW)
+    assert (summary.rows_accepted, summary.rejected_by_reason) == (2, {"duplicate": 1})
+    rows = (
+        connect(lake)
+        .execute(
+            "SELECT mall_id, local_hour, dwell_minutes, session_end, dt FROM sessions ORDER BY customer_id"
+        )
+        .fetchall()
+    )
+    assert rows == [("PE02", None, None, None, "2025-05-02")] * 2
+
+
+def test_unreadable_ingest_file(lake):
+    lake, settings = lake
+    lake.write_bytes("raw/uploads/empty.csv", b"")
+    result = ingest_file(lake, settings, "raw/uploads/empty.csv", now=NOW)
+    assert result.status == "unreadable" and result.accepted.num_rows == 0
+    assert lake.read_json(result.manifest_path)["error"] == "empty file"
+
+
+def test_cli_elt_prints_the_summary(lake, monkeypatch):
+    import typer
+    from c4.cli.elt import elt
+    from typer.testing import CliRunner
+
+    lake, _ = lake
+    monkeypatch.setenv("C4_PSEUDONYM_KEY", "cli-test-key-0123456789")
+    lake.write_bytes(
+        "raw/sessions/x/export.csv", b"MAC,Inicio\naa:01,2025-05-02T10:00:00-05:00\n,2025-05-02\n"
+    )
+    app = typer.Typer()
+    app.command()(elt)
+    result = CliRunner().invoke(
+        app,
+        ["--lake", lake.uri, "--map", "customer_id=mac,session_start=inicio", "--now", "2026-11-30T00:00:00"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "rows accepted" in result.output and "missing_required" in result.output
+    assert lake.read_parquet("curated/sessions").num_rows == 1
+    bad = CliRunner().invoke(app, ["--lake", lake.uri, "--map", "nonsense=x"])
+    assert bad.exit_code == 2 and "not a contract column" in bad.output

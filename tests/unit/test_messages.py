@@ -1,0 +1,127 @@
+"""Retention message templates: each reachable, filled, in Spanish, without identifiers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from c4.features.schema import FEATURE_NAMES, SPECS_BY_NAME
+from c4.malls import MALLS, MALLS_BY_ID
+from c4.scoring.messages import (
+    CONTEXT_FEATURES,
+    TEMPLATES,
+    ZONE_WORDS,
+    guest_context,
+    retention_message,
+    retention_messages,
+    template_for,
+)
+
+GUEST = {
+    "customer_id": "9f" * 32,
+    "home_mall_id": "CL01",
+    "favourite_zone": "patio_comidas",
+    "weekend_share": 0.7,
+    "mean_visit_hour": 18.4,
+}
+
+# One main-reason feature per template (a real feature name of c4.features each).
+REACHING = {
+    "ausencia": "days_since_last_visit",
+    "frecuencia": "visits_30d",
+    "permanencia": "dwell_mean_min",
+    "wifi": "failed_logins_per_visit",
+    "exploracion": "n_zones",
+    "nuevo": "tenure_days",
+    "mall": "mall_base_churn_rate",
+    "general": "weekend_share",
+}
+
+
+def test_context_features_are_real_feature_names() -> None:
+    assert set(CONTEXT_FEATURES) <= set(FEATURE_NAMES)
+    assert set(REACHING.values()) <= set(FEATURE_NAMES)
+
+
+@pytest.mark.parametrize(("key", "feature"), sorted(REACHING.items()))
+def test_every_template_is_reachable_and_filled(key: str, feature: str) -> None:
+    # Given a guest whose main reason belongs to the template's family
+    # When the message is built
+    text = retention_message(GUEST, feature)
+    # Then the template is the expected one, every placeholder is filled with the context
+    assert template_for(feature).key == key
+    assert "{" not in text and "}" not in text
+    assert "Mall Cordillera Ñuñoa" in text  # accents intact
+    if "{zona}" in TEMPLATES[key].text:
+        assert "el patio de comidas" in text
+    assert "este fin de semana por la tarde" in text
+    # and no identifier leaks into it
+    assert GUEST["customer_id"] not in text and "CL01" not in text
+
+
+def test_all_templates_covered_by_the_reaching_table() -> None:
+    assert set(REACHING) == set(TEMPLATES)
+
+
+def test_every_feature_maps_to_some_template_and_unknowns_fall_back() -> None:
+    for name in FEATURE_NAMES:
+        assert template_for(name).key in TEMPLATES
+    assert template_for(None).key == "general"
+    assert template_for("a_feature_nobody_defined").key == "general"
+    # families route as documented
+    assert template_for("overdue_ratio").key == "ausencia"
+    assert template_for("signal_mean_dbm").key == "wifi"
+    assert SPECS_BY_NAME["signal_mean_dbm"].family == "wifi"
+
+
+@pytest.mark.parametrize(
+    ("weekend", "hour", "expected"),
+    [
+        (0.1, 10.0, "esta semana por la mañana"),
+        (0.5, 12.0, "este fin de semana por la tarde"),
+        (0.2, 20.5, "esta semana por la noche"),
+        (None, None, "esta semana"),
+        (float("nan"), float("nan"), "esta semana"),
+    ],
+)
+def test_usual_day_and_time(weekend, hour, expected) -> None:
+    assert guest_context({"weekend_share": weekend, "mean_visit_hour": hour})["cuando"] == expected
+
+
+def test_unknown_or_hostile_context_gives_generic_words_not_raw_text() -> None:
+    # Given a guest whose context holds text from an uploaded file (an unknown zone with a
+    # formula, an unknown mall id)
+    hostile = {
+        "home_mall_id": '=HYPERLINK("http://evil")',
+        "favourite_zone": "=cmd|' /C calc'!A0",
+        "weekend_share": None,
+        "mean_visit_hour": None,
+    }
+    text = retention_message(hostile, "days_since_last_visit")
+    # Then only closed-vocabulary words are used
+    assert "HYPERLINK" not in text and "cmd" not in text and "=" not in text
+    assert "nuestro mall" in text and "tus tiendas favoritas" in text
+
+
+def test_every_mall_and_zone_has_words() -> None:
+    from c4.malls import ZONE_CATALOGUE
+
+    assert set(ZONE_WORDS) == set(ZONE_CATALOGUE)
+    for mall in MALLS:
+        assert guest_context({"home_mall_id": mall.mall_id})["mall"] == MALLS_BY_ID[mall.mall_id].name
+
+
+def test_no_message_below_threshold() -> None:
+    rows = [GUEST, {**GUEST, "favourite_zone": "cine"}, GUEST]
+    out = retention_messages(rows, ["visits_30d", None, "dwell_trend"], [True, False, True])
+    assert out[1] is None
+    assert out[0] is not None and out[0].startswith("En Mall Cordillera Ñuñoa hay novedades")
+    assert out[2] is not None and "café" in out[2]
+
+
+def test_messages_are_spanish_sentences() -> None:
+    for key, feature in REACHING.items():
+        text = retention_message(GUEST, feature)
+        assert re.search(r"[áéíóúñ¡¿]", text), key
+        assert text.rstrip().endswith((".", "!")), key
+        assert len(text) <= 200, key  # short enough for a push notification / SMS pair
