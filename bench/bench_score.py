@@ -68,7 +68,7 @@ def build_lake(root: Path) -> dict[str, Any]:
         if f.split("date=")[1][:10] >= last:
             lake.delete(f)
     run_elt(lake, settings, now=datetime.fromisoformat(last) + timedelta(hours=12))
-    version = train(lake, settings, trials=3).version
+    version = train(lake, settings, horizon_days=42, trials=3).version
     facts = {"lake": str(lake_dir), "last_day": last, "version": version}
     facts_file.write_text(json.dumps(facts))
     return facts

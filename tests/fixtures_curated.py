@@ -25,7 +25,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-
 from c4.malls import MALLS, Mall, malls_table
 
 SCHEMA = pa.schema(
@@ -167,10 +166,15 @@ def make_sessions(cfg: SyntheticConfig | None = None) -> tuple[pa.Table, pa.Tabl
     # Arrival hour 10-21, early enough for the visit to end before midnight.
     visit_minutes = np.bincount(sv, weights=dwell, minlength=nv) + 2.0 * (n_sess - 1)
     latest = np.floor((23 * 60 - visit_minutes) / 60.0)
-    hour = np.clip(np.round(rng.normal(16, 3, nv)), 10, np.maximum(np.minimum(latest, 21), 0)).astype(np.int32)
+    hour = np.clip(np.round(rng.normal(16, 3, nv)), 10, np.maximum(np.minimum(latest, 21), 0)).astype(
+        np.int32
+    )
     local_date = np.datetime64(cfg.start, "D") + d[sv]
-    start_local = (local_date.astype("datetime64[us]") + hour[sv].astype("timedelta64[h]")
-                   + (offset_min * 60e6).astype("timedelta64[us]"))
+    start_local = (
+        local_date.astype("datetime64[us]")
+        + hour[sv].astype("timedelta64[h]")
+        + (offset_min * 60e6).astype("timedelta64[us]")
+    )
     off_h = np.array([_UTC_OFFSET_H[m.country] for m in malls], dtype=np.int64)[vmall[sv]]
     start_utc = start_local + off_h.astype("timedelta64[h]")
     end_utc = start_utc + (dwell * 60e6).astype("timedelta64[us]")
@@ -187,7 +191,9 @@ def make_sessions(cfg: SyntheticConfig | None = None) -> tuple[pa.Table, pa.Tabl
     src_arr = pa.DictionaryArray.from_arrays(
         pa.array(day_idx, pa.int32()), pc.binary_join_element_wise("raw/sessions/", dt_dict, "")
     ).cast(pa.string())
-    cust_arr = pa.DictionaryArray.from_arrays(pa.array(c[sv], pa.int32()), pa.array(cust_ids)).cast(pa.string())
+    cust_arr = pa.DictionaryArray.from_arrays(pa.array(c[sv], pa.int32()), pa.array(cust_ids)).cast(
+        pa.string()
+    )
     visit_ids = pc.cast(pa.array(sv), pa.string())
     table = pa.table(
         {

@@ -2,7 +2,8 @@
 
 Each SQS record holds one S3 event notification (the ``s3:TestEvent`` is skipped); each object
 it names is scored by :func:`c4.scoring.score_object`.  A failing record is a batch item failure
-(retried, then dead-lettered by SQS); the other records of the batch succeed.
+(retried, then dead-lettered by SQS), even when every record of the batch fails; the other
+records of the batch succeed.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ IDEMPOTENCY_ENV = "C4_IDEMPOTENCY_TABLE"  # DynamoDB table for Powertools idempo
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE", "C4"))
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(
+    event_type=EventType.SQS, raise_on_entire_batch_failure=False
+)  # failures always listed
 
 _secret_arn = os.getenv(SECRET_ENV)
 SETTINGS = Settings.from_env(pseudonym_key=parameters.get_secret(_secret_arn) if _secret_arn else None)
@@ -38,7 +41,10 @@ def record_handler(record: SQSRecord) -> None:
     """Score every object one SQS record names; raising makes it a batch item failure."""
     for obj in s3_objects(record.body):
         summary = SCORER.score(obj)
-        logger.info("scored object", extra={"s3_key": obj.key, "result": {k: v for k, v in summary.items() if k != "riskiest"}})
+        logger.info(
+            "scored object",
+            extra={"s3_key": obj.key, "result": {k: v for k, v in summary.items() if k != "riskiest"}},
+        )
         metrics.add_metric("RowsScored", MetricUnit.Count, summary["rows_accepted"])
         metrics.add_metric("RowsRejected", MetricUnit.Count, summary["rows_rejected"])
         metrics.add_metric("GuestsScored", MetricUnit.Count, summary["guests_scored"])

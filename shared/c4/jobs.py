@@ -67,13 +67,9 @@ def run_generate(
     seed: int = 42,
     malls: int | None = None,
     start: date | None = None,
-    holdout_days: int = 0,
     lake: Lake | None = None,
 ) -> dict[str, Any]:
     """Generate synthetic raw WiFi files (optionally only some malls: the per-mall fan-out).
-
-    ``holdout_days`` > 0 writes the files of the last days under ``raw/incoming/`` instead of
-    ``raw/sessions/``: the "new daily files" the local pipeline then scores as uploads.
 
     Returns
     -------
@@ -87,8 +83,6 @@ def run_generate(
         kwargs["start"] = start
     if mall_ids:
         kwargs["only_malls"] = tuple(mall_ids)
-    if holdout_days:
-        kwargs["holdout_days"] = holdout_days
     summary = generate(lake or open_lake(settings), GeneratorConfig(**kwargs))
     out = {k: v for k, v in _plain(summary).items() if k != "per_mall"}
     return out
@@ -153,8 +147,9 @@ def run_train(
     from c4.modeling import train
 
     lake = lake or open_lake(settings)
-    result = train(lake, settings, horizon_days=horizon_days, trials=trials, auto_promote=False,
-                   progress=progress)
+    result = train(
+        lake, settings, horizon_days=horizon_days, trials=trials, auto_promote=False, progress=progress
+    )
     metrics = result.card.get("metrics", {})
     gate = {
         "version": result.version,

@@ -101,9 +101,12 @@ def population_stability_index(reference: np.ndarray, current: np.ndarray, bins:
 def _feature_drift(
     con: duckdb.DuckDBPyConnection, reference_as_of: str | None, threshold: float
 ) -> dict[str, Any]:
-    dates = [r[0] for r in con.execute(
-        "SELECT DISTINCT CAST(as_of_date AS VARCHAR) FROM customer_features ORDER BY 1"
-    ).fetchall()]
+    dates = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT CAST(as_of_date AS VARCHAR) FROM customer_features ORDER BY 1"
+        ).fetchall()
+    ]
     if len(dates) < 2 and reference_as_of is None:
         return {}
     current = dates[-1]
@@ -116,8 +119,7 @@ def _feature_drift(
     ).df()
     is_ref = frame["as_of_date"].astype(str) == reference
     numeric = [
-        c for c in frame.columns
-        if c not in ("customer_id", "as_of_date") and frame[c].dtype.kind in "fiub"
+        c for c in frame.columns if c not in ("customer_id", "as_of_date") and frame[c].dtype.kind in "fiub"
     ]
     psi = {}
     for col in numeric:
@@ -209,8 +211,12 @@ def run_monitoring(
         values.update(_realised_performance(con, horizon_days))
     report = MonitoringReport(**values)
     lake.write_json(f"reports/monitoring/{run_at.date().isoformat()}.json", asdict(report))
-    log.info("monitoring: max PSI %s, realised AUC %s on %d rows",
-             report.max_psi, report.realised_auc, report.realised_rows)
+    log.info(
+        "monitoring: max PSI %s, realised AUC %s on %d rows",
+        report.max_psi,
+        report.realised_auc,
+        report.realised_rows,
+    )
     return report
 
 
@@ -231,8 +237,12 @@ def publish_metrics(report: MonitoringReport, cloudwatch: Any, *, stage: str) ->
         Number of metrics sent.
     """
     data = [
-        {"MetricName": name, "Value": value, "Unit": "None",
-         "Dimensions": [{"Name": "Stage", "Value": stage}]}
+        {
+            "MetricName": name,
+            "Value": value,
+            "Unit": "None",
+            "Dimensions": [{"Name": "Stage", "Value": stage}],
+        }
         for name, value in report.metrics().items()
     ]
     if data:

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from c4 import jobs
@@ -102,7 +102,9 @@ class _Runner:
         self.lake, self.result, self.report = lake, result, report
         self.state = _load_state(lake)
 
-    def step(self, name: str, call: Callable[[], dict[str, Any]], *, key: str | None = None) -> dict[str, Any]:
+    def step(
+        self, name: str, call: Callable[[], dict[str, Any]], *, key: str | None = None
+    ) -> dict[str, Any]:
         """Run a step unless its recorded input key matches; record its output."""
         done = self.state.get(name)
         if key is not None and done and done.get("key") == key:
@@ -127,20 +129,67 @@ def _fresh(lake: Lake) -> None:
 
 
 def _generate(settings: Settings, lake: Lake, opts: PipelineOptions) -> dict[str, Any]:
-    return jobs.run_generate(
-        settings, customers=opts.customers, months=opts.months, seed=opts.seed,
-        malls=opts.malls, start=opts.start, holdout_days=opts.upload_days, lake=lake,
+    out = jobs.run_generate(
+        settings,
+        customers=opts.customers,
+        months=opts.months,
+        seed=opts.seed,
+        malls=opts.malls,
+        start=opts.start,
+        lake=lake,
     )
+    out["held_back_files"] = hold_back_last_days(lake, opts.upload_days)
+    return out
+
+
+def hold_back_last_days(lake: Lake, days: int) -> int:
+    """Move the generated files of the last ``days`` days from ``raw/sessions/`` to ``raw/incoming/``.
+
+    Locally the pipeline plays the malls' controllers: the files of the last days have not
+    been "uploaded" yet when the batch ELT and training run, and are scored as uploads at the
+    end (:func:`_score_uploads`), as a controller's daily upload would be in AWS.
+
+    Returns
+    -------
+    int
+        Files moved.
+    """
+    if days <= 0:
+        return 0
+    files = lake.list_files("raw/sessions")
+    dated = [(f, part.split("=", 1)[1]) for f in files for part in f.split("/") if part.startswith("date=")]
+    if not dated:
+        return 0
+    last = date.fromisoformat(max(d for _, d in dated))
+    cut = (last - timedelta(days=days - 1)).isoformat()
+    moved = 0
+    for rel, day in dated:
+        if day >= cut:
+            target = INCOMING_PREFIX + rel[len("raw/sessions") :]
+            lake.fs.create_dir(lake.path(target.rsplit("/", 1)[0]), recursive=True)
+            lake.fs.move(lake.path(rel), lake.path(target))
+            moved += 1
+    return moved
 
 
 def _score_uploads(settings: Settings, lake: Lake) -> dict[str, Any]:
     from c4.scoring import score_file
 
-    files = lake.list_files(INCOMING_PREFIX)
-    totals = {"files": 0, "rows_in": 0, "rows_accepted": 0, "rows_rejected": 0,
-              "guests_scored": 0, "guests_at_risk": 0, "unreadable": 0}
+    files = sorted(lake.list_files(INCOMING_PREFIX), key=lambda f: (f.split("date=")[-1], f))
+    totals = {
+        "files": 0,
+        "rows_in": 0,
+        "rows_accepted": 0,
+        "rows_rejected": 0,
+        "guests_scored": 0,
+        "guests_at_risk": 0,
+        "unreadable": 0,
+    }
     for rel in files:
-        res = score_file(lake, settings, rel)
+        upload = f"raw/uploads/{rel.rsplit('/', 1)[-1]}"
+        if not lake.exists(upload):  # the controller's upload lands in raw/uploads/
+            lake.write_bytes(upload, lake.read_bytes(rel))
+        res = score_file(lake, settings, upload)
         totals["files"] += 1
         totals["unreadable"] += int(res.status != "ok")
         for k in ("rows_in", "rows_accepted", "rows_rejected", "guests_scored", "guests_at_risk"):
@@ -207,17 +256,28 @@ def run_pipeline(
     run.step("elt", lambda: jobs.run_elt(settings, lake=lake))
     data_key = _fingerprint(lake)
     train_key = f"{data_key}-{opts.horizon_days}-{opts.trials}"
-    run.step("features", lambda: jobs.run_features(settings, horizon_days=opts.horizon_days, lake=lake),
-             key=f"{data_key}-{opts.horizon_days}")
+    run.step(
+        "features",
+        lambda: jobs.run_features(settings, horizon_days=opts.horizon_days, lake=lake),
+        key=f"{data_key}-{opts.horizon_days}",
+    )
     run.step("eda", lambda: {"report": _eda(lake, opts.horizon_days)}, key=f"{data_key}-{opts.horizon_days}")
-    gate = run.step("train", lambda: jobs.run_train(settings, horizon_days=opts.horizon_days,
-                                                    trials=opts.trials, lake=lake), key=train_key)
+    gate = run.step(
+        "train",
+        lambda: jobs.run_train(settings, horizon_days=opts.horizon_days, trials=opts.trials, lake=lake),
+        key=train_key,
+    )
     if gate.get("promote"):
-        run.step("promote", lambda: jobs.run_promote(settings, version=gate["version"], lake=lake),
-                 key=gate["version"])
+        run.step(
+            "promote",
+            lambda: jobs.run_promote(settings, version=gate["version"], lake=lake),
+            key=gate["version"],
+        )
     else:
         say("promote", f"challenger not promoted: {gate.get('reason')}")
-    run.step("score", lambda: _score_uploads(settings, lake))
+    incoming = lake.list_files(INCOMING_PREFIX)
+    score_key = hashlib.sha256("\n".join([*incoming, str(gate.get("version"))]).encode()).hexdigest()[:16]
+    run.step("score", lambda: _score_uploads(settings, lake), key=score_key)
     run.step("monitor", lambda: jobs.run_monitor(settings, lake=lake))
     result.queries = _named_queries(lake)
     result.answers = _ask(lake, opts.questions)

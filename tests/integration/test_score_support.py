@@ -15,6 +15,7 @@ import importlib
 import json
 import socket
 import sys
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,7 @@ def aws(monkeypatch) -> Iterator[Aws]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    _reset(endpoint)  # moto's backends are process-wide: start every test from an empty account
     clear_cache()
     clear_history_cache()
     try:
@@ -78,7 +80,14 @@ def aws(monkeypatch) -> Iterator[Aws]:
     finally:
         clear_cache()
         clear_history_cache()
+        _reset(endpoint)
         server.stop()
+
+
+def _reset(endpoint: str) -> None:
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
 
 
 def lake_on_s3(aws: Aws) -> tuple[Lake, Settings, dict[str, object]]:

@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-
 from c4.engine import connect
 from c4.features import FEATURE_COLUMNS, FEATURE_SPECS, compute_features, write_features
 from c4.features.calendar import holiday_table, is_payday, payday_sql
 from c4.features.schema import FEATURE_NAMES
 from c4.storage import Lake
 from c4.tables import glue_columns
+
 from tests.fixtures_curated import SyntheticConfig, make_lake, tiny_sessions
 
 T1 = dt.date(2025, 7, 31)
@@ -44,6 +44,7 @@ def _with_table(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> str:
 
 # -- the declaration --------------------------------------------------------------------------
 
+
 def test_feature_columns_derive_from_the_specs() -> None:
     assert FEATURE_COLUMNS[0] == ("customer_id", "string")
     assert [n for n, _ in FEATURE_COLUMNS[1:]] == [s.name for s in FEATURE_SPECS]
@@ -56,13 +57,16 @@ def test_feature_columns_derive_from_the_specs() -> None:
 
 
 def test_schema_import_is_light() -> None:
-    code = ("import sys, c4.tables; c4.tables.glue_columns('customer_features'); "
-            "import c4.features; bad = {'duckdb', 'pandas'} & set(sys.modules); "
-            "assert not bad, bad")
+    code = (
+        "import sys, c4.tables; c4.tables.glue_columns('customer_features'); "
+        "import c4.features; bad = {'duckdb', 'pandas'} & set(sys.modules); "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 # -- exact values on hand-written sessions -----------------------------------------------------
+
 
 def test_hand_computed_values() -> None:
     rows = [
@@ -94,8 +98,12 @@ def test_hand_computed_values() -> None:
 
 
 def test_weekend_holiday_and_payday_flags() -> None:
-    rows = [("a", "2025-09-18", "cine", 12), ("a", "2025-09-20", "cine", 12), ("a", "2025-09-30", "cine", 12),
-            ("a", "2025-09-10", "cine", 12)]
+    rows = [
+        ("a", "2025-09-18", "cine", 12),
+        ("a", "2025-09-20", "cine", 12),
+        ("a", "2025-09-30", "cine", 12),
+        ("a", "2025-09-10", "cine", 12),
+    ]
     con = duckdb.connect()
     con.register("s", tiny_sessions(rows, mall_id="CL01"))
     con.register("m", pa.table({"mall_id": ["CL01"], "country": ["CL"], "size_class": ["XL"]}))
@@ -109,10 +117,18 @@ def test_weekend_holiday_and_payday_flags() -> None:
 def test_payday_sql_matches_python() -> None:
     con = duckdb.connect()
     days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(800)]
-    got = [r[0] for r in con.execute(
-        f"SELECT {payday_sql('d')} FROM (SELECT unnest($d::DATE[]) AS d)", {"d": days}).fetchall()]
+    got = [
+        r[0]
+        for r in con.execute(
+            f"SELECT {payday_sql('d')} FROM (SELECT unnest($d::DATE[]) AS d)", {"d": days}
+        ).fetchall()
+    ]
     assert got == [is_payday(d) for d in days]
-    assert is_payday(dt.date(2025, 2, 28)) and is_payday(dt.date(2025, 3, 2)) and not is_payday(dt.date(2025, 3, 3))
+    assert (
+        is_payday(dt.date(2025, 2, 28))
+        and is_payday(dt.date(2025, 3, 2))
+        and not is_payday(dt.date(2025, 3, 3))
+    )
 
 
 def test_holidays_of_the_three_countries() -> None:
@@ -130,12 +146,19 @@ def test_minimal_source_gives_nulls_not_errors() -> None:
     f = compute_features(con, [dt.date(2025, 3, 10)], sessions="thin", malls="malls")  # no malls table
     assert list(f["customer_id"]) == ["g1", "g2"]
     assert list(f["visits_total"]) == [2, 1] and list(f["days_since_last_visit"]) == [2, 1]
-    for col in ("dwell_mean_min", "signal_mean_dbm", "mb_per_visit", "mean_visit_hour", "holiday_visit_share"):
+    for col in (
+        "dwell_mean_min",
+        "signal_mean_dbm",
+        "mb_per_visit",
+        "mean_visit_hour",
+        "holiday_visit_share",
+    ):
         assert f[col].isna().all(), col
     assert f["device_os"].isna().all() and f["home_mall_id"].isna().all()
 
 
 # -- no look-ahead -----------------------------------------------------------------------------
+
 
 def test_features_identical_with_and_without_the_future(lake: Lake, batch: pd.DataFrame) -> None:
     con = connect(lake)
@@ -148,23 +171,32 @@ def test_features_identical_with_and_without_the_future(lake: Lake, batch: pd.Da
 
 def test_perturbing_the_future_changes_no_feature(lake: Lake, batch: pd.DataFrame) -> None:
     con = connect(lake)
-    _with_table(con, "perturbed", f"""
+    _with_table(
+        con,
+        "perturbed",
+        f"""
         SELECT * REPLACE (dwell_minutes * 3 AS dwell_minutes, 'tecnologia' AS zone, 'CO01' AS mall_id)
         FROM sessions WHERE local_date > DATE '{T1}' AND hash(session_id) % 2 = 0
         UNION ALL SELECT * FROM sessions WHERE local_date <= DATE '{T1}'
         UNION ALL SELECT * REPLACE ('newguest' || customer_id AS customer_id) FROM sessions
-                  WHERE local_date > DATE '{T1}'""")
+                  WHERE local_date > DATE '{T1}'""",
+    )
     got = compute_features(con, [T1], sessions="perturbed")
-    pd.testing.assert_frame_equal(got, batch[batch["as_of_date"] == T1].reset_index(drop=True),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        got, batch[batch["as_of_date"] == T1].reset_index(drop=True), check_exact=True
+    )
 
 
 def test_the_past_does_change_features(lake: Lake, batch: pd.DataFrame) -> None:
     """The counterpart: the same comparison detects a change on or before T."""
     con = connect(lake)
-    _with_table(con, "past_changed", f"""
+    _with_table(
+        con,
+        "past_changed",
+        f"""
         SELECT * REPLACE (CASE WHEN local_date = DATE '{T1}' THEN dwell_minutes * 3 ELSE dwell_minutes END
-                          AS dwell_minutes) FROM sessions""")
+                          AS dwell_minutes) FROM sessions""",
+    )
     got = compute_features(con, [T1], sessions="past_changed")
     base = batch[batch["as_of_date"] == T1].reset_index(drop=True)
     assert (got["dwell_mean_min"] != base["dwell_mean_min"]).sum() > 0
@@ -190,7 +222,9 @@ def test_batch_population_and_shapes(batch: pd.DataFrame) -> None:
     assert list(batch.columns) == ["customer_id", "as_of_date", *FEATURE_NAMES]
     assert not batch.duplicated(["customer_id", "as_of_date"]).any()
     assert (batch["days_since_last_visit"] < 180).all() and (batch["days_since_last_visit"] >= 0).all()
-    assert (batch["visits_7d"] <= batch["visits_30d"]).all() and (batch["visits_90d"] <= batch["visits_180d"]).all()
+    assert (batch["visits_7d"] <= batch["visits_30d"]).all() and (
+        batch["visits_90d"] <= batch["visits_180d"]
+    ).all()
     assert (batch["visits_180d"] <= batch["visits_total"]).all()
     assert batch["pnbd_p_alive"].between(0, 1).all() and batch["pnbd_expected_visits"].ge(0).all()
     assert batch["mall_base_churn_rate"].between(0, 1).all()

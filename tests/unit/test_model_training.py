@@ -90,3 +90,16 @@ def test_horizon_mismatch_is_refused(tmp_path: Path) -> None:
             horizon_days=30,
             config=quick_config(),
         )
+
+
+def test_robust_data_end_ignores_stray_future_rows() -> None:
+    import duckdb
+
+    from c4.modeling.training import robust_data_end
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE sessions AS
+        SELECT DATE '2025-01-01' + CAST(i // 50 AS INTEGER) AS local_date FROM range(50 * 120) t(i)
+        UNION ALL SELECT DATE '2026-06-01' UNION ALL SELECT DATE '2026-09-09'""")
+    # 120 dense days from 2025-01-01 end on 2025-04-30; two stray far-future rows are ignored
+    assert str(robust_data_end(con)) == "2025-04-30"

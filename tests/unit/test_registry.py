@@ -109,3 +109,24 @@ def test_existing_version_is_not_overwritten(tmp_path: Path, outcome) -> None:  
     _register(lake, outcome, "v20260101-000000-ddddddd")
     with pytest.raises(ModelError, match="already exists"):
         _register(lake, outcome, "v20260101-000000-ddddddd")
+
+
+def test_models_cli_list_promote_rollback(tmp_path: Path, outcome) -> None:  # type: ignore[no-untyped-def]
+    from c4.cli import app
+    from typer.testing import CliRunner
+
+    lake = Lake(str(tmp_path))
+    a, b = "v20260101-000000-eeeeeee", "v20260102-000000-fffffff"
+    for v in (a, b):
+        _register(lake, outcome, v)
+    runner = CliRunner()
+    assert runner.invoke(app, ["models", "promote", a, "--lake", str(tmp_path)]).exit_code == 0
+    assert runner.invoke(app, ["models", "promote", b, "--lake", str(tmp_path)]).exit_code == 0
+    listed = runner.invoke(app, ["models", "list", "--lake", str(tmp_path)])
+    assert listed.exit_code == 0 and a in listed.output and b in listed.output and "★" in listed.output
+    back = runner.invoke(app, ["models", "rollback", "--lake", str(tmp_path)])
+    assert back.exit_code == 0 and f"champion is now {a}" in back.output
+    again = runner.invoke(app, ["models", "rollback", "--lake", str(tmp_path)])
+    assert again.exit_code == 1 and "nothing to roll back" in again.output
+    missing = runner.invoke(app, ["models", "promote", "v20990101-000000-0000000", "--lake", str(tmp_path)])
+    assert missing.exit_code == 1

@@ -156,7 +156,7 @@ def test_online_features_equal_batch_features(tmp_path: Path) -> None:
     guests = sorted(online["customer_id"])
     batch = compute_features(connect(lake), [as_of], customers=guests)
     # Then they are identical
-    assert len(online) == len(guests) > 10
+    assert len(online) == len(guests) >= 5
     pd.testing.assert_frame_equal(online.reset_index(drop=True), batch.reset_index(drop=True))
 
 

@@ -26,7 +26,7 @@ from c4.settings import Settings
 from c4.storage import Lake
 
 KEY = "scoring-tests-pseudonym-key-0123456789"
-CUSTOMERS, MONTHS, MALLS, SEED = 1500, 12, 3, 3
+CUSTOMERS, MONTHS, MALLS, SEED, HORIZON = 1500, 12, 3, 3, 42
 
 _LOCK = threading.Lock()
 _BASE: dict[str, object] = {}
@@ -53,7 +53,7 @@ def _build(root: Path) -> dict[str, object]:
             held.append(name)
     end = date.fromisoformat(last)
     run_elt(lake, settings, now=datetime.combine(end, time(12)))
-    result = train(lake, settings, trials=3)
+    result = train(lake, settings, horizon_days=HORIZON, trials=3)
     return {"root": root, "last_day": end, "held": sorted(held), "version": result.version,
             "now": datetime.combine(end + timedelta(days=1), time(12))}
 
@@ -62,7 +62,7 @@ def _code_hash() -> str:
     import c4
 
     pkg = Path(c4.__file__).parent
-    digest = hashlib.sha256(f"{CUSTOMERS}-{MONTHS}-{MALLS}-{SEED}-{KEY}".encode())
+    digest = hashlib.sha256(f"{CUSTOMERS}-{MONTHS}-{MALLS}-{SEED}-{HORIZON}-{KEY}".encode())
     for sub in ("generate", "elt", "features", "modeling", "malls.py", "storage.py", "tables.py"):
         paths = sorted((pkg / sub).rglob("*")) if (pkg / sub).is_dir() else [pkg / sub]
         for p in paths:

@@ -9,7 +9,9 @@ import typer
 from c4.cli.ask import ask
 from c4.cli.backtest import backtest
 from c4.cli.chat import chat
+from c4.cli.eda import eda
 from c4.cli.elt import elt
+from c4.cli.features import features
 from c4.cli.generate import generate
 from c4.cli.models import models_app
 from c4.cli.pipeline import pipeline
@@ -46,6 +48,9 @@ app.command("train", help="Train, tune, calibrate, evaluate and register a churn
 app.add_typer(models_app, name="models", help="The model registry: list, promote VERSION, rollback.")
 app.command("pipeline", help="Run the whole pipeline (generate, ELT, features, EDA, train, score, queries, chat).")(pipeline)
 app.command("backtest", help="Train on a sessions file's past and score every guest at --as-of.")(backtest)
+
+app.command("features", help="Compute point-in-time guest features and write them to the lake.")(features)
+app.command("eda", help="Build the exploratory data analysis report (self-contained HTML).")(eda)
 
 
 def main() -> None:

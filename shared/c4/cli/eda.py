@@ -18,7 +18,8 @@ def eda(
         typer.Option("--out", help="Output HTML file. Default: reports/eda.html in the lake."),
     ] = None,
     horizon_days: Annotated[
-        int | None, typer.Option("--horizon-days", help="Churn horizon H in days (default: derived from gaps).")
+        int | None,
+        typer.Option("--horizon-days", help="Churn horizon H in days (default: derived from gaps)."),
     ] = None,
 ) -> None:
     """Build the EDA report: data quality, visit patterns, churn, features, holidays and paydays."""

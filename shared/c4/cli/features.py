@@ -16,21 +16,23 @@ def features(
     lake: LakeOption = None,
     as_of: Annotated[
         list[datetime] | None,
-        typer.Option("--as-of", formats=["%Y-%m-%d"],
-                     help="As-of date (repeatable). Default: every month end with 90 days of "
-                          "history, plus the last date in the data."),
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="As-of date (repeatable). Default: every month end with 90 days of "
+            "history, plus the last date in the data.",
+        ),
     ] = None,
 ) -> None:
     """Compute guest features as of each date (sessions up to that date only) and write them."""
     from c4.engine import connect
     from c4.features import compute_features, monthly_as_of_dates, write_features
     from c4.features.labels import data_date_range
-    from c4.features.source import relation_exists
+    from c4.features.source import quiet, relation_exists
 
     try:
         target = lake_for(settings_for(lake))
-        con = connect(target)
-        con.execute("SET enable_progress_bar = false")
+        con = quiet(connect(target))
         if not relation_exists(con, "sessions"):
             err_console.print("[red]no curated sessions in the lake:[/red] run c4 generate and c4 elt first")
             raise typer.Exit(2)

@@ -61,12 +61,24 @@ def generate(
     """Generate synthetic WiFi session exports (raw files, one per mall and day) and the truth table."""
     try:
         config = GeneratorConfig(
-            customers=customers, months=months, seed=seed, malls=malls, start=_parse_date(start),
-            dirt=DirtConfig.preset(dirt.value), workers=workers,
+            customers=customers,
+            months=months,
+            seed=seed,
+            malls=malls,
+            start=_parse_date(start),
+            dirt=DirtConfig.preset(dirt.value),
+            workers=workers,
         )
         target = lake_for(settings_for(lake))
-        with Progress(TextColumn("[bold]generating[/bold]"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("malls"), TimeElapsedColumn(), console=console, transient=False) as bar:
+        with Progress(
+            TextColumn("[bold]generating[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("malls"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as bar:
             task = bar.add_task("malls", total=len(config.written_malls))
 
             def advance(done: int, total: int) -> None:

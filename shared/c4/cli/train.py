@@ -27,7 +27,7 @@ def train(
     ] = None,
     trials: Annotated[
         int, typer.Option("--trials", min=3, help="Tuning budget (Optuna trials, all families).")
-    ] = 24,
+    ] = 16,
     min_recall: Annotated[
         float | None,
         typer.Option(

@@ -97,14 +97,22 @@ def feature_ranking(frame: pd.DataFrame) -> Ranking:
             auc = 0.5
         else:
             auc = float(roc_auc_score(y, score))
-        rows.append({
-            "feature": spec.name,
-            "family": spec.family,
-            "auc": max(auc, 1 - auc),
-            "direction": "higher = more churn" if auc >= 0.5 else "lower = more churn",
-            "coverage": coverage,
-            "description": spec.description_en,
-        })
+        rows.append(
+            {
+                "feature": spec.name,
+                "family": spec.family,
+                "auc": max(auc, 1 - auc),
+                "direction": (
+                    "by category"
+                    if spec.kind == "categorical"
+                    else "higher = more churn"
+                    if auc >= 0.5
+                    else "lower = more churn"
+                ),
+                "coverage": coverage,
+                "description": spec.description_en,
+            }
+        )
     table = pd.DataFrame(rows).sort_values("auc", ascending=False).reset_index(drop=True)
     return Ranking(table, test_date, tuple(dates[:-1]), len(test), float(y.mean()))
 

@@ -19,6 +19,8 @@ from c4.storage import Lake
 logger = logging.getLogger(__name__)
 
 MANIFESTS = "manifests/elt"
+#: Days at each end of the data left out of the holiday and payday comparison.
+EDGE_DAYS = 14
 
 
 @dataclass
@@ -82,6 +84,7 @@ class Overview:
     single_visit_share: float  # guests seen on one day only
     weekend_visit_share: float
     sessions_per_visit: float
+    outside_sessions: int = 0  # sessions dated outside [first, last] (skewed clocks)
 
 
 def _src(con: duckdb.DuckDBPyConnection) -> str:
@@ -96,23 +99,38 @@ def _visits_sql(con: duckdb.DuckDBPyConnection) -> str:
     """
 
 
-def overview(con: duckdb.DuckDBPyConnection) -> Overview:
-    """Counts, date range and headline shares."""
-    r = fetch_row(con, f"""
-        WITH v AS ({_visits_sql(con)}),
+def overview(con: duckdb.DuckDBPyConnection, first: date, last: date) -> Overview:
+    """Counts and headline shares within the data's date range (see ``data_date_range``)."""
+    inside = f"local_date BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}'"
+    outside = fetch_row(con, f"SELECT count(*) FROM ({_src(con)}) WHERE NOT ({inside})")[0]
+    r = fetch_row(
+        con,
+        f"""
+        WITH v AS (SELECT * FROM ({_visits_sql(con)}) WHERE {inside}),
              g AS (SELECT customer_id, count(DISTINCT local_date) AS days FROM v GROUP BY 1)
         SELECT (SELECT sum(n_sessions) FROM v), (SELECT count(*) FROM g), (SELECT count(*) FROM v),
                (SELECT count(DISTINCT mall_id) FROM v), (SELECT min(local_date) FROM v),
                (SELECT max(local_date) FROM v), (SELECT avg(CAST(days = 1 AS DOUBLE)) FROM g),
                (SELECT avg(CAST(dayofweek(local_date) IN (0, 6) AS DOUBLE)) FROM v),
                (SELECT avg(n_sessions) FROM v)
-    """)
-    return Overview(int(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4], r[5], float(r[6]), float(r[7]),
-                    float(r[8]))
+    """,
+    )
+    return Overview(
+        int(r[0]),
+        int(r[1]),
+        int(r[2]),
+        int(r[3]),
+        r[4],
+        r[5],
+        float(r[6]),
+        float(r[7]),
+        float(r[8]),
+        int(outside),
+    )
 
 
-def daily_visits(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Visits and guests per local date and mall, with the mall's country (when known)."""
+def daily_visits(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.DataFrame:
+    """Visits and guests per local date (within the data range) and mall, with the mall's country."""
     join = "LEFT JOIN malls m USING (mall_id)" if relation_exists(con, "malls") else ""
     country = "m.country" if join else "CAST(NULL AS VARCHAR)"
     frame = con.execute(f"""
@@ -120,6 +138,7 @@ def daily_visits(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                count(DISTINCT v.customer_id) AS guests
         FROM ({_visits_sql(con)}) v {join}
         WHERE v.mall_id IS NOT NULL
+          AND v.local_date BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}'
         GROUP BY ALL ORDER BY 1, 2
     """).df()
     frame["local_date"] = pd.to_datetime(frame["local_date"])
@@ -152,7 +171,9 @@ def gap_distribution(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, dict
     sql = gap_sql(con, "sessions")
     counts = con.execute(f"SELECT gap_days, count(*) AS n FROM ({sql}) GROUP BY 1 ORDER BY 1").df()
     qs = (50, 75, 90, 95)
-    row = fetch_row(con, "SELECT " + ", ".join(f"quantile_cont(gap_days, {q / 100})" for q in qs) + f" FROM ({sql})")
+    row = fetch_row(
+        con, "SELECT " + ", ".join(f"quantile_cont(gap_days, {q / 100})" for q in qs) + f" FROM ({sql})"
+    )
     pct = {q: float(v) for q, v in zip(qs, row, strict=True)} if row and row[0] is not None else {}
     return counts, pct
 
@@ -168,9 +189,15 @@ def calendar_effects(con: duckdb.DuckDBPyConnection, daily: pd.DataFrame) -> pd.
     """Daily visits per country with a weekday-and-month adjusted index and day flags.
 
     ``index`` = the day's visits over the mean of the ordinary (non-holiday) days of the same
-    country, weekday and calendar month; 1.0 is a usual day.
+    country, weekday and calendar month; 1.0 is a usual day.  The first and last
+    :data:`EDGE_DAYS` days are left out (ramp-up and cut-off of the collection).
     """
     if daily.empty or daily["country"].isna().all():
+        return pd.DataFrame()
+    lo = daily["local_date"].min() + pd.Timedelta(days=EDGE_DAYS)
+    hi = daily["local_date"].max() - pd.Timedelta(days=EDGE_DAYS)
+    daily = daily[(daily["local_date"] >= lo) & (daily["local_date"] <= hi)]
+    if daily.empty:
         return pd.DataFrame()
     by_c = daily.dropna(subset=["country"]).groupby(["country", "local_date"], as_index=False)["visits"].sum()
     first, last = by_c["local_date"].min().date(), by_c["local_date"].max().date()
@@ -183,7 +210,7 @@ def calendar_effects(con: duckdb.DuckDBPyConnection, daily: pd.DataFrame) -> pd.
     ).df()
     pay = dict(zip(pd.to_datetime(flags["d"]), flags["p"], strict=True))
     by_c["is_payday"] = by_c["local_date"].map(pay).astype(bool)
-    by_c["weekday"] = by_c["local_date"].dt.dayofweek
+    by_c["weekday"] = by_c["local_date"].dt.day_of_week
     by_c["month"] = by_c["local_date"].dt.to_period("M")
     ordinary = by_c[~by_c["is_holiday"]]
     base = ordinary.groupby(["country", "weekday", "month"])["visits"].mean().rename("baseline")

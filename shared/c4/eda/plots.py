@@ -7,28 +7,31 @@ import io
 from collections.abc import Sequence
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 COUNTRY_COLOURS = {"CL": "#d62728", "PE": "#ff7f0e", "CO": "#1f77b4"}
 COUNTRY_NAMES = {"CL": "Chile", "PE": "Peru", "CO": "Colombia"}
 RETAINED, CHURNED = "#2a9d8f", "#e76f51"
 
-plt.rcParams.update({
-    "figure.dpi": 100,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.titleweight": "bold",
-    "axes.titlesize": 12,
-    "axes.labelsize": 10,
-    "legend.frameon": False,
-    "font.size": 10,
-})
+plt.rcParams.update(
+    {
+        "figure.dpi": 100,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.titleweight": "bold",
+        "axes.titlesize": 12,
+        "axes.labelsize": 10,
+        "legend.frameon": False,
+        "font.size": 10,
+    }
+)
 
 
 def to_png(fig: Figure) -> str:
@@ -39,8 +42,17 @@ def to_png(fig: Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def bar_h(labels: Sequence[str], values: Sequence[float], *, title: str, xlabel: str, fmt: str = "{:,.0f}",
-          colour: str = "#457b9d", ref: float | None = None, ref_label: str = "") -> str:
+def bar_h(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    xlabel: str,
+    fmt: str = "{:,.0f}",
+    colour: str = "#457b9d",
+    ref: float | None = None,
+    ref_label: str = "",
+) -> str:
     """A horizontal bar chart with value labels (largest on top)."""
     n = len(labels)
     fig, ax = plt.subplots(figsize=(8, 0.38 * n + 1.2))
@@ -61,13 +73,14 @@ def bar_h(labels: Sequence[str], values: Sequence[float], *, title: str, xlabel:
 def visits_by_country(daily: pd.DataFrame, holidays: pd.DataFrame) -> str:
     """Weekly visits per country, one panel each, holidays marked."""
     countries = [c for c in ("CL", "PE", "CO") if c in set(daily["country"].dropna())]
-    fig, axes = plt.subplots(len(countries), 1, figsize=(11, 2.3 * len(countries) + 0.6), sharex=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(countries), 1, figsize=(11, 2.3 * len(countries) + 0.6), sharex=True, squeeze=False
+    )
     for ax, c in zip(axes[:, 0], countries, strict=True):
         d = daily[daily["country"] == c].groupby("local_date")["visits"].sum()
-        w = d.resample("W-SUN").sum()
+        w = d.resample("W-SUN").mean()
         ax.plot(d.index, d.to_numpy(), color=COUNTRY_COLOURS[c], alpha=0.25, lw=0.8, label="daily")
-        ax.plot(w.index, w.to_numpy() / 7.0, color=COUNTRY_COLOURS[c], lw=2, label="weekly average per day")
+        ax.plot(w.index, w.to_numpy(), color=COUNTRY_COLOURS[c], lw=2, label="weekly average per day")
         for h in holidays.loc[holidays["country"] == c, "holiday_date"]:
             if d.index.min() <= h <= d.index.max():
                 ax.axvline(h, color="#555", lw=0.6, ls=":", alpha=0.8)
@@ -86,24 +99,28 @@ def visits_by_mall(daily: pd.DataFrame, holidays: pd.DataFrame) -> str:
     cols = 4
     rows = int(np.ceil(len(malls) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(12, 1.9 * rows + 0.6), sharex=True, squeeze=False)
-    for ax in axes.flat[len(malls):]:
+    for ax in axes.flat[len(malls) :]:
         ax.axis("off")
     for ax, m in zip(axes.flat, malls, strict=False):
         d = daily[daily["mall_id"] == m]
-        c = d["country"].dropna().iloc[0] if d["country"].notna().any() else None
-        w = d.set_index("local_date")["visits"].resample("W-SUN").sum()
+        c = str(d["country"].dropna().iloc[0]) if d["country"].notna().any() else ""
+        w = d.set_index("local_date")["visits"].resample("W-SUN").mean()
         ax.plot(w.index, w.to_numpy(), color=COUNTRY_COLOURS.get(c, "#333"), lw=1.5)
         top = float(w.max()) if len(w) else 1.0
-        if c is not None:
+        if c:
             hd = holidays.loc[holidays["country"] == c, "holiday_date"]
             ax.plot(hd, np.full(len(hd), top * 1.05), "|", color="#555", ms=5)
         ax.set_title(m, fontsize=10, loc="left")
         ax.set_ylim(0, top * 1.12 + 1)
         ax.tick_params(labelsize=8)
     for ax in axes[:, 0]:
-        ax.set_ylabel("visits / week", fontsize=8)
-    fig.suptitle("Visits per week by mall (ticks on top = public holidays of the mall's country)",
-                 fontweight="bold", x=0.01, ha="left")
+        ax.set_ylabel("visits / day", fontsize=8)
+    fig.suptitle(
+        "Visits per day by mall, weekly average (ticks on top = public holidays of the mall's country)",
+        fontweight="bold",
+        x=0.01,
+        ha="left",
+    )
     fig.autofmt_xdate()
     fig.tight_layout()
     return to_png(fig)
@@ -120,8 +137,15 @@ def weekday_hour_heatmap(grid: pd.DataFrame) -> str:
     share = g.to_numpy() / max(g.to_numpy().sum(), 1) * 100
     for i in range(g.shape[0]):
         for j in range(g.shape[1]):
-            ax.text(j, i, f"{share[i, j]:.1f}", ha="center", va="center", fontsize=7,
-                    color="white" if share[i, j] > share.max() * 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                f"{share[i, j]:.1f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if share[i, j] > share.max() * 0.6 else "black",
+            )
     ax.set_xlabel("local arrival hour")
     ax.set_title("When guests arrive: visits by weekday and hour (numbers = % of all visits)")
     fig.colorbar(im, ax=ax, label="visits")
@@ -132,12 +156,15 @@ def dwell_histogram(minutes: np.ndarray) -> str:
     """Distribution of minutes per visit on a log axis."""
     fig, ax = plt.subplots(figsize=(8, 3.4))
     m = minutes[minutes > 0]
-    bins = np.logspace(np.log10(max(m.min(), 0.5)), np.log10(m.max()), 50) if len(m) else 10
-    ax.hist(m, bins=bins, color="#457b9d")
+    if len(m):
+        ax.hist(
+            m, bins=list(np.logspace(np.log10(max(m.min(), 0.5)), np.log10(m.max()), 50)), color="#457b9d"
+        )
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     med = float(np.median(m)) if len(m) else 0.0
-    ax.axvline(med, color="#e76f51", lw=2)
-    ax.text(med, ax.get_ylim()[1] * 0.92, f"  median {med:.0f} min", color="#e76f51")
+    ax.axvline(med, color="#e76f51", lw=2, label=f"median: {med:.0f} minutes")
+    ax.legend(loc="upper left")
     ax.set_xlabel("minutes per visit (log scale)")
     ax.set_ylabel("visits")
     ax.set_title("How long a visit lasts")
@@ -153,7 +180,9 @@ def gap_histogram(counts: pd.DataFrame, pct: dict[int, float], horizon: int) -> 
         ax.axvline(v, color="#666", ls=":", lw=1)
         ax.text(v, ax.get_ylim()[1] * 0.95, f" P{q}\n {v:.0f} d", fontsize=8, color="#444", va="top")
     ax.axvline(horizon, color="#e76f51", lw=2.5)
-    ax.text(horizon, ax.get_ylim()[1] * 0.55, f"  horizon H = {horizon} days", color="#e76f51", fontweight="bold")
+    ax.text(
+        horizon, ax.get_ylim()[1] * 0.55, f"  horizon H = {horizon} days", color="#e76f51", fontweight="bold"
+    )
     ax.set_xlabel("days between two consecutive visit days of the same guest")
     ax.set_ylabel("% of all returns")
     ax.set_title("How long until a guest comes back")
@@ -170,8 +199,8 @@ def churn_bars(table: pd.DataFrame, *, title: str, xlabel_groups: str, overall: 
     ax.set_yticks(y, labels)
     for yi, (r, n) in zip(y, zip(table["churn_rate"], table["rows"], strict=True), strict=True):
         ax.text(r * 100, yi, f" {r:.0%}  (n={n:,})", va="center", fontsize=9)
-    ax.axvline(overall * 100, color="#444", ls="--", lw=1)
-    ax.text(overall * 100, len(table) - 0.35, f" all guests {overall:.0%}", fontsize=9, color="#444")
+    ax.axvline(overall * 100, color="#444", ls="--", lw=1, label=f"all active guests: {overall:.0%}")
+    ax.legend(loc="lower right", fontsize=9, frameon=True)
     ax.set_xlim(0, 119)
     ax.set_xlabel("churn rate (% of active guests with no visit within the horizon)")
     ax.set_ylabel(xlabel_groups)
@@ -199,7 +228,10 @@ def ranking_bars(table: pd.DataFrame, top: int = 20) -> str:
     t = table.head(top)
     fig, ax = plt.subplots(figsize=(9, 0.34 * len(t) + 1.4))
     y = np.arange(len(t))[::-1]
-    colours = [CHURNED if d.startswith("higher") else RETAINED for d in t["direction"]]
+    colours = [
+        CHURNED if d.startswith("higher") else RETAINED if d.startswith("lower") else "#adb5bd"
+        for d in t["direction"]
+    ]
     ax.barh(y, t["auc"], color=colours)
     ax.set_yticks(y, t["feature"])
     for yi, v in zip(y, t["auc"], strict=True):
@@ -210,6 +242,7 @@ def ranking_bars(table: pd.DataFrame, top: int = 20) -> str:
     ax.set_title("Which single features separate churners best")
     ax.plot([], [], "s", color=CHURNED, label="higher value = more churn")
     ax.plot([], [], "s", color=RETAINED, label="lower value = more churn")
+    ax.plot([], [], "s", color="#adb5bd", label="category (scored by its past churn rate)")
     ax.legend(loc="lower right", fontsize=8)
     return to_png(fig)
 
@@ -219,7 +252,7 @@ def distributions_by_label(pairs: list[tuple[str, str, np.ndarray, np.ndarray]])
     cols = 3
     rows = int(np.ceil(len(pairs) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(12, 2.7 * rows + 0.5), squeeze=False)
-    for ax in axes.flat[len(pairs):]:
+    for ax in axes.flat[len(pairs) :]:
         ax.axis("off")
     for ax, (name, desc, kept, gone) in zip(axes.flat, pairs, strict=False):
         both = np.concatenate([kept, gone])
@@ -233,8 +266,12 @@ def distributions_by_label(pairs: list[tuple[str, str, np.ndarray, np.ndarray]])
         ax.set_xlabel(desc, fontsize=8)
         ax.set_yticks([])
         ax.legend(fontsize=7)
-    fig.suptitle("Feature distributions: guests who stayed vs guests who churned (share of each group)",
-                 fontweight="bold", x=0.01, ha="left")
+    fig.suptitle(
+        "Feature distributions: guests who stayed vs guests who churned (share of each group)",
+        fontweight="bold",
+        x=0.01,
+        ha="left",
+    )
     fig.tight_layout()
     return to_png(fig)
 
@@ -245,8 +282,11 @@ def calendar_effects(effects: pd.DataFrame) -> str:
     ordinary = effects[~effects["is_holiday"]]
     by_day = ordinary.groupby("day")["index"].mean()
     pay_days = sorted(set(ordinary.loc[ordinary["is_payday"], "day"]))
-    ax1.bar(by_day.index, (by_day.to_numpy() - 1) * 100,
-            color=["#f4a261" if d in pay_days else "#adb5bd" for d in by_day.index])
+    ax1.bar(
+        by_day.index,
+        (by_day.to_numpy() - 1) * 100,
+        color=["#f4a261" if d in pay_days else "#adb5bd" for d in by_day.index],
+    )
     ax1.axhline(0, color="#444", lw=1)
     ax1.set_xlabel("day of the month (orange = payday window: the 15th, the last day, and 2 days after)")
     ax1.set_ylabel("visits vs a usual day (%)")

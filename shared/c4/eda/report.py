@@ -48,16 +48,26 @@ def _quality_section(a: Analysis) -> dict[str, Any] | None:
     if q is None:
         return None
     reasons = pd.DataFrame(list(q.by_reason.items()), columns=["reason", "rows"])
-    fig = (plots.bar_h(list(reasons["reason"]), list(reasons["rows"]), title="Rejected rows by reason",
-                       xlabel="rows rejected (kept in quarantine)") if len(reasons) else None)
+    fig = (
+        plots.bar_h(
+            list(reasons["reason"]),
+            list(reasons["rows"]),
+            title="Rejected rows by reason",
+            xlabel="rows rejected (kept in quarantine)",
+        )
+        if len(reasons)
+        else None
+    )
     mall = q.by_mall.copy()
     mall["accepted %"] = mall["rows_accepted"] / mall["rows_in"].where(mall["rows_in"] > 0)
     return {
         "q": q,
         "figure": fig,
         "reasons": _table(reasons, {"rows": "{:,}"}) if len(reasons) else "",
-        "malls": _table(mall, {"rows_in": "{:,}", "rows_accepted": "{:,}", "rows_rejected": "{:,}",
-                               "accepted %": "{:.2%}"}),
+        "malls": _table(
+            mall,
+            {"rows_in": "{:,}", "rows_accepted": "{:,}", "rows_rejected": "{:,}", "accepted %": "{:.2%}"},
+        ),
     }
 
 
@@ -71,8 +81,7 @@ def _figures(a: Analysis) -> dict[str, str | None]:
         kept, gone = by_label(a.training.frame, f)
         desc = ranking.set_index("feature").loc[f, "description"]
         pairs.append((f, desc, kept, gone))
-    seg = ch["segment"].copy()
-    seg.index = [f"{s}: {SEGMENT_RULES[s]}" for s in seg.index]
+    seg = ch["segment"]
     has_country = a.daily["country"].notna().any()
     return {
         "country": plots.visits_by_country(a.daily, a.holidays) if has_country else None,
@@ -81,12 +90,20 @@ def _figures(a: Analysis) -> dict[str, str | None]:
         "dwell": plots.dwell_histogram(a.dwell) if len(a.dwell) else None,
         "gaps": plots.gap_histogram(a.gap_counts, a.gap_pct, a.horizon_days) if len(a.gap_counts) else None,
         "churn_time": plots.churn_over_time(ch["as_of_date"]),
-        "churn_mall": plots.churn_bars(ch["mall"], title="Churn rate by home mall", xlabel_groups="home mall",
-                                       overall=overall) if "mall" in ch else None,
-        "churn_tenure": plots.churn_bars(ch["tenure"], title="Churn rate by tenure (days since first visit)",
-                                         xlabel_groups="tenure", overall=overall),
-        "churn_segment": plots.churn_bars(seg, title="Churn rate by visit-frequency segment",
-                                          xlabel_groups="segment", overall=overall),
+        "churn_mall": plots.churn_bars(
+            ch["mall"], title="Churn rate by home mall", xlabel_groups="home mall", overall=overall
+        )
+        if "mall" in ch
+        else None,
+        "churn_tenure": plots.churn_bars(
+            ch["tenure"],
+            title="Churn rate by tenure (days since first visit)",
+            xlabel_groups="tenure",
+            overall=overall,
+        ),
+        "churn_segment": plots.churn_bars(
+            seg, title="Churn rate by visit-frequency segment", xlabel_groups="segment", overall=overall
+        ),
         "ranking": plots.ranking_bars(ranking),
         "by_label": plots.distributions_by_label(pairs) if pairs else None,
         "calendar": plots.calendar_effects(a.effects) if not a.effects.empty else None,
@@ -108,18 +125,31 @@ def render(a: Analysis) -> str:
         findings=findings(a),
         quality=_quality_section(a),
         fig=_figures(a),
-        ranking_table=jinja2.utils.markupsafe.Markup(_table(
-            ranking[["rank", "feature", "auc", "direction", "coverage", "description"]],
-            {"auc": "{:.3f}", "coverage": "{:.0%}"})),
+        ranking_table=jinja2.utils.markupsafe.Markup(
+            _table(
+                ranking[["rank", "feature", "auc", "direction", "coverage", "description"]],
+                {"auc": "{:.3f}", "coverage": "{:.0%}"},
+            )
+        ),
         gap_pct=a.gap_pct,
-        params={"active": ACTIVE_WINDOW_DAYS, "pct": HORIZON_GAP_PERCENTILE, "payday_after": PAYDAY_DAYS_AFTER},
+        segment_rules=SEGMENT_RULES,
+        params={
+            "active": ACTIVE_WINDOW_DAYS,
+            "pct": HORIZON_GAP_PERCENTILE,
+            "payday_after": PAYDAY_DAYS_AFTER,
+        },
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         markup=jinja2.utils.markupsafe.Markup,
     )
 
 
-def build_report(lake: Lake, *, out: str | Path | None = None, horizon_days: int | None = None,
-                 con: duckdb.DuckDBPyConnection | None = None) -> str:
+def build_report(
+    lake: Lake,
+    *,
+    out: str | Path | None = None,
+    horizon_days: int | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> str:
     """Analyse the lake and write the EDA report.
 
     Parameters

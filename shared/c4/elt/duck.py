@@ -1,8 +1,10 @@
 """DuckDB engine adapter: reads raw files in bulk and runs the transform SQL as written.
 
-Only reading differs from Spark: CSV files are read by DuckDB's CSV reader (one query per
-group of files that share a header; malformed lines come from its rejects table), JSON lines
-as one text column validated with DuckDB's JSON functions, Parquet through the Python reader.
+Only reading differs from Spark: the files of a group (same format and header) are
+concatenated and read in one scan by DuckDB's CSV reader (malformed lines come from its
+rejects table; see :mod:`c4.elt.duck_read`), JSON lines as one text column parsed with
+DuckDB's JSON functions, Parquet through the Python reader.  Large batches are processed in
+chunks of files (bounded memory); each chunk is a complete incremental run.
 """
 
 from __future__ import annotations

@@ -123,36 +123,41 @@ def read_sql(i: int, src: SourceFile, path: str) -> str:
     )
 
 
-def values_sql(src: SourceFile) -> tuple[str, str, str]:
-    """SQL for (boundary test, staging values, row filter) of a group's scanned rows ``r``."""
+def values_sql(src: SourceFile) -> tuple[str, str, str, str]:
+    """SQL for (boundary test, per-row preparation, staging values, row filter) of a group.
+
+    The scanned rows are ``r``; JSON lines are parsed once (``r.j``: the contract keys' JSON
+    values, NULL for an absent key; the whole list NULL for invalid JSON).
+    """
     if src.fmt == "csv":
         index = {name: k for k, name in enumerate(src.columns)}
         values = ", ".join(
             f"r.c{index[src.source_of[c]]}" if c in src.source_of else "NULL" for c in CONTRACT_COLUMNS
         )
-        return f"r.c0 = '{BOUNDARY}'", f"NULL, NULL, TRUE, TRUE, {values}", "TRUE"
+        return f"r.c0 = '{BOUNDARY}'", "", f"NULL, NULL, TRUE, TRUE, {values}", "TRUE"
     keys = src.source_of
     paths = "[" + ", ".join(_json_path(keys.get(c, c)) for c in CONTRACT_COLUMNS) + "]"
-    has = "[" + ", ".join(_json_path(keys[c]) for c in ("customer_id", "session_start")) + "]"
-    ok = "(json_valid(r.line) AND starts_with(ltrim(r.line), '{'))"
+    prepare = f", TRY(json_extract(r.line, {paths})) AS j"
+    ok = "(r.j IS NOT NULL AND starts_with(ltrim(r.line), '{'))"
+    position = {c: k + 1 for k, c in enumerate(CONTRACT_COLUMNS)}
     values = ", ".join(
-        f"CASE WHEN {ok} THEN json_extract_string(r.line, {paths})[{k + 1}] END" if c in keys else "NULL"
-        for k, c in enumerate(CONTRACT_COLUMNS)
+        f"CASE WHEN {ok} THEN r.j[{position[c]}] ->> '$' END" if c in keys else "NULL"
+        for c in CONTRACT_COLUMNS
     )
-    flags = f"(CASE WHEN {ok} THEN json_exists(r.line, {has}) ELSE [FALSE, FALSE] END)"
     select = (
         f"CASE WHEN {ok} THEN NULL ELSE r.line END, "
         f"CASE WHEN {ok} THEN NULL ELSE 'invalid JSON or not a JSON object' END, "
-        f"{flags}[1], {flags}[2], {values}"
+        f"{ok} AND r.j[{position['customer_id']}] IS NOT NULL, "
+        f"{ok} AND r.j[{position['session_start']}] IS NOT NULL, {values}"
     )
-    return f"r.line = '{BOUNDARY}'", select, "r.line IS NOT NULL"
+    return f"r.line = '{BOUNDARY}'", prepare, select, "r.line IS NOT NULL"
 
 
 def _json_path(key: str) -> str:
     return "'$.\"" + key.replace("'", "''").replace('"', '\\"') + "\"'"
 
 
-def insert_sql(i: int, boundary_test: str, select: str, row_filter: str) -> str:
+def insert_sql(i: int, boundary_test: str, prepare: str, select: str, row_filter: str) -> str:
     """INSERT INTO staging the rows and rejected lines of group ``i``.
 
     Needs ``raw_<i>`` (the scan, in file order), ``files_<i>`` (see :class:`ConcatFile`) and
@@ -183,14 +188,14 @@ def insert_sql(i: int, boundary_test: str, select: str, row_filter: str) -> str:
         GROUP BY ALL
     ),
     rows_ AS (
-        SELECT m.j, r.rid - m.r0 AS k, r.*
+        SELECT m.j AS fj, r.rid - m.r0 AS k, r.*{prepare}
         FROM scanned AS r ASOF JOIN marks AS m ON r.rid >= m.r0
         WHERE NOT COALESCE({boundary_test}, FALSE)
     )
     SELECT f.rel_path, r.k + f.local_offset + COALESCE(s.n, 0), {select}
     FROM rows_ AS r
-    JOIN files_{i} AS f USING (j)
-    ASOF LEFT JOIN steps AS s ON s.j = r.j AND r.k > s.t
+    JOIN files_{i} AS f ON f.j = r.fj
+    ASOF LEFT JOIN steps AS s ON s.j = r.fj AND r.k > s.t
     WHERE {row_filter}
     UNION ALL
     SELECT rel_path, local_line, csv_line, error, TRUE, TRUE, {nulls}

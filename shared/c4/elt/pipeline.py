@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Protocol
 
 import pyarrow as pa
@@ -106,10 +107,10 @@ def run_transform(
     engine.pseudonymise(key, sql("distinct_ids"))
     for name in ("candidates", "duplicates", "accepted"):
         engine.materialize(name, sql(name))
-    engine.materialize("visit_ids", sql("visits"))
+    engine.materialize("visited", sql("visits"))
     engine.materialize("curated_out", sql("curated_out"))
     engine.materialize("rejected_out", sql("rejected_out"))
-    engine.drop("candidates", "duplicates", "accepted", "visit_ids", "pseudonyms")
+    engine.drop("candidates", "duplicates", "accepted", "visited", "pseudonyms")
     _count_outcomes(engine, reports, sql)
     return TransformOutcome(reports)
 
@@ -155,11 +156,18 @@ def _file_checks(
 
 def _register_dimensions(engine: Engine, sql: _Renderer) -> None:
     malls = mall_dim_table()
-    days = [d for d in engine.fetch(sql("dates")).column("d").to_pylist() if d is not None]
+    days = [d for d in map(_as_date, engine.fetch(sql("dates")).column("d").to_pylist()) if d is not None]
     utc_hours, local_hours = offset_tables(set(malls.column("timezone").to_pylist()), days)
     engine.register("mall_dim", malls)
     engine.register("tz_utc_hours", utc_hours)
     engine.register("tz_local_hours", local_hours)
+
+
+def _as_date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text and len(text) == 10 else None
+    except ValueError:
+        return None
 
 
 def _count_outcomes(engine: Engine, reports: dict[str, FileReport], sql: _Renderer) -> None:

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betainc, betaln, gammaln, hyp2f1, logsumexp
+from scipy.special import betainc, betaln, gammaln, hyp2f1
+from threadpoolctl import threadpool_limits
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,9 @@ class BtydData:
     T: np.ndarray
 
     @classmethod
-    def from_days(cls, n_days: np.ndarray, first: np.ndarray, last: np.ndarray,
-                  as_of: np.ndarray) -> BtydData:
+    def from_days(
+        cls, n_days: np.ndarray, first: np.ndarray, last: np.ndarray, as_of: np.ndarray
+    ) -> BtydData:
         """Build from visit-day counts and first / last visit / as-of day numbers.
 
         Parameters
@@ -69,8 +71,12 @@ def _log_hyp2f1_c1(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
     a, b, z = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float), np.asarray(z, float))
     out = np.empty(a.shape)
     inc = (b < 1.0) & (z >= 0.5)
-    out[inc] = (np.log(a[inc]) - a[inc] * np.log(z[inc]) + betaln(a[inc], 1.0 - b[inc])
-                + np.log(betainc(a[inc], 1.0 - b[inc], z[inc])))
+    out[inc] = (
+        np.log(a[inc])
+        - a[inc] * np.log(z[inc])
+        + betaln(a[inc], 1.0 - b[inc])
+        + np.log(betainc(a[inc], 1.0 - b[inc], z[inc]))
+    )
     small = (b <= 1.0) & ~inc
     out[small] = np.log(hyp2f1(a[small], b[small], a[small] + 1.0, z[small]))
     big = b > 1.0
@@ -83,8 +89,22 @@ def _log_hyp2f1_c1(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(24)
 
 
-def log_power_integral(m: float, big_m: float, pm: np.ndarray | float, p_big: np.ndarray | float,
-                       t0: np.ndarray, t1: np.ndarray, panels: int = 4) -> np.ndarray:
+def _logsumexp0(a: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(a), axis=0))`` without scipy's overhead (hot path of the fits)."""
+    top = np.max(a, axis=0)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return np.log(np.sum(np.exp(a - top), axis=0)) + top
+
+
+def log_power_integral(
+    m: float,
+    big_m: float,
+    pm: np.ndarray | float,
+    p_big: np.ndarray | float,
+    t0: np.ndarray,
+    t1: np.ndarray,
+    panels: int = 4,
+) -> np.ndarray:
     """``log`` of the integral over ``(t0, t1)`` of ``(m + t)^-pm (M + t)^-pM dt``, ``M >= m > 0``.
 
     Gauss-Legendre on ``panels`` geometric panels of ``m + t``; in each panel the variable is
@@ -94,27 +114,27 @@ def log_power_integral(m: float, big_m: float, pm: np.ndarray | float, p_big: np
     high-precision ``mpmath`` in the tests).
     """
     m_, big_, pm_, pb_, t0_, t1_ = np.broadcast_arrays(
-        *(np.asarray(v, float) for v in (m, big_m, pm, p_big, t0, t1)))
+        *(np.asarray(v, float) for v in (m, big_m, pm, p_big, t0, t1))
+    )
     e = 1.0 - pm_
-    start = m_ + t0_
-    log_ratio = np.log((m_ + t1_) / start) / panels
-    xk = (_GL_X[:, None] + 1.0) / 2.0
-    log_wk = np.log(_GL_W[:, None] / 2.0)
-    flat = np.abs(e * log_ratio) < 1e-8
+    log_step = np.log((m_ + t1_) / (m_ + t0_)) / panels
+    # nodes of every panel at once: panel j covers log(m+t) in [log(m+t0) + j*step, ... + step]
+    xk = np.tile((_GL_X + 1.0) / 2.0, panels)[:, None]
+    jk = np.repeat(np.arange(panels, dtype=float), _GL_X.size)[:, None]
+    log_wk = np.log(np.tile(_GL_W, panels) / 2.0)[:, None]
+    flat = np.abs(e * log_step) < 1e-8
     e_safe = np.where(flat, 1.0, e)
-    parts = []
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for j in range(panels):
-            lo = start * np.exp(log_ratio * j)
-            span = np.where(flat, log_ratio, np.expm1(e * log_ratio) / e_safe)
-            w = 1.0 + np.expm1(e * log_ratio) * xk
-            mt = np.where(flat, lo * np.exp(log_ratio * xk), lo * np.exp(np.log(w) / e_safe))
-            log_g = -pb_ * np.log(big_ - m_ + mt) + np.where(flat, e * (np.log(mt) - np.log(lo)), 0.0)
-            parts.append(e * np.log(lo) + np.log(span) + logsumexp(log_wk + log_g, axis=0))
-    return logsumexp(np.stack(parts), axis=0)
+        log_lo = np.log(m_ + t0_) + log_step * jk  # log(m + t) at each panel's start
+        span = np.where(flat, log_step, np.expm1(e * log_step) / e_safe)
+        w = 1.0 + np.expm1(e * log_step) * xk
+        log_mt = log_lo + np.where(flat, log_step * xk, np.log(w) / e_safe)
+        log_g = -pb_ * np.log(big_ - m_ + np.exp(log_mt)) + np.where(flat, e * (log_mt - log_lo), 0.0)
+        return _logsumexp0(e * log_lo + np.log(span) + log_wk + log_g)
 
 
 # -- Pareto/NBD -----------------------------------------------------------------------------
+
 
 def _pnbd_log_a0(params: np.ndarray, d: BtydData) -> np.ndarray:
     """``log A0`` of Fader & Hardie (2005); ``-inf`` when ``t_x == T``.
@@ -141,11 +161,13 @@ def _pnbd_log_a0(params: np.ndarray, d: BtydData) -> np.ndarray:
         out[c] = term1 + np.log(-np.expm1(np.minimum(term2 - term1, 0.0)))
     if quad.any():
         if alpha < beta:
-            out[quad] = np.log(rsx[quad]) + log_power_integral(alpha, beta, r + x[quad], s + 1.0,
-                                                               t_x[quad], T[quad])
+            out[quad] = np.log(rsx[quad]) + log_power_integral(
+                alpha, beta, r + x[quad], s + 1.0, t_x[quad], T[quad]
+            )
         else:
-            out[quad] = np.log(rsx[quad]) + log_power_integral(beta, alpha, s + 1.0, r + x[quad],
-                                                               t_x[quad], T[quad])
+            out[quad] = np.log(rsx[quad]) + log_power_integral(
+                beta, alpha, s + 1.0, r + x[quad], t_x[quad], T[quad]
+            )
     return out
 
 
@@ -155,8 +177,9 @@ def pnbd_loglik(params: np.ndarray, d: BtydData) -> np.ndarray:
     x, T = d.x, d.T
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     log_a0 = _pnbd_log_a0(params, d)
-    a2 = np.logaddexp(-(r + x) * np.log(alpha + T) - s * np.log(beta + T),
-                      np.log(s) + log_a0 - np.log(r + s + x))
+    a2 = np.logaddexp(
+        -(r + x) * np.log(alpha + T) - s * np.log(beta + T), np.log(s) + log_a0 - np.log(r + s + x)
+    )
     return a1 + a2
 
 
@@ -179,6 +202,7 @@ def pnbd_expected(params: np.ndarray, d: BtydData, t: float) -> np.ndarray:
 
 # -- BG/NBD ---------------------------------------------------------------------------------
 
+
 def bgnbd_loglik(params: np.ndarray, d: BtydData) -> np.ndarray:
     """Per-customer log-likelihood of the BG/NBD model (Fader, Hardie & Lee 2005, eq. 3)."""
     r, alpha, a, b = params
@@ -186,8 +210,11 @@ def bgnbd_loglik(params: np.ndarray, d: BtydData) -> np.ndarray:
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     a3 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(x > 0, betaln(a + 1.0, np.maximum(b + x - 1.0, 1e-12)) - betaln(a, b)
-                      - (r + x) * np.log(alpha + t_x), -np.inf)
+        a4 = np.where(
+            x > 0,
+            betaln(a + 1.0, np.maximum(b + x - 1.0, 1e-12)) - betaln(a, b) - (r + x) * np.log(alpha + t_x),
+            -np.inf,
+        )
     return a1 + np.logaddexp(a3, a4)
 
 
@@ -204,12 +231,16 @@ def bgnbd_expected(params: np.ndarray, d: BtydData, t: float) -> np.ndarray:
     prod = hyp2f1(r + x, a_ - 1.0, c, -t / (alpha + T))
     num = c / (a_ - 1.0) * (1.0 - prod)
     with np.errstate(over="ignore"):
-        ratio = np.where(x > 0, a_ / np.maximum(b + x - 1.0, 1e-12)
-                         * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + t_x))), 0.0)
+        ratio = np.where(
+            x > 0,
+            a_ / np.maximum(b + x - 1.0, 1e-12) * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + t_x))),
+            0.0,
+        )
     return num / (1.0 + ratio)
 
 
 # -- fitting --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BtydFit:
@@ -239,8 +270,9 @@ def _fit(loglik, d: BtydData, start: np.ndarray, maxiter: int) -> tuple[np.ndarr
         val = -float(np.dot(weights, ll)) / total
         return val if np.isfinite(val) else 1e10
 
-    res = minimize(nll, np.log(start), method="L-BFGS-B", bounds=_BOUNDS,
-                   options={"maxiter": maxiter, "ftol": 1e-9})
+    res = minimize(
+        nll, np.log(start), method="L-BFGS-B", bounds=_BOUNDS, options={"maxiter": maxiter, "ftol": 1e-9}
+    )
     return np.exp(res.x), bool(res.success) and np.isfinite(res.fun) and res.fun < 1e9
 
 
@@ -262,7 +294,9 @@ def fit_btyd(d: BtydData, *, maxiter: int = 200) -> BtydFit:
     r0 = 0.5
     start_p = np.array([r0, r0 / rate, 0.5, 10.0])
     start_b = np.array([r0, r0 / rate, 0.8, 2.5])
-    pnbd, ok_p = _fit(pnbd_loglik, d, start_p, maxiter)
-    bgnbd, ok_b = _fit(bgnbd_loglik, d, start_b, maxiter)
+    # L-BFGS-B calls BLAS on 4x4 problems: threads only add contention (10x slower on a busy box).
+    with threadpool_limits(1, user_api="blas"):
+        pnbd, ok_p = _fit(pnbd_loglik, d, start_p, maxiter)
+        bgnbd, ok_b = _fit(bgnbd_loglik, d, start_b, maxiter)
     logger.debug("BTYD fit on %d customers: pnbd=%s bgnbd=%s", d.x.size, pnbd, bgnbd)
     return BtydFit(pnbd=pnbd, bgnbd=bgnbd, n=int(d.x.size), pnbd_ok=ok_p, bgnbd_ok=ok_b)

@@ -62,8 +62,11 @@ def mall_context(scratch: Scratch, pop: str, asof: str, malls: str | None) -> pd
         if malls
         else ""
     )
-    fact_cols = "f.country AS home_country, f.size_class AS home_mall_size" if malls else (
-        "CAST(NULL AS VARCHAR) AS home_country, CAST(NULL AS VARCHAR) AS home_mall_size")
+    fact_cols = (
+        "f.country AS home_country, f.size_class AS home_mall_size"
+        if malls
+        else ("CAST(NULL AS VARCHAR) AS home_country, CAST(NULL AS VARCHAR) AS home_mall_size")
+    )
     mall_list = f"SELECT DISTINCT mall_id FROM {pop} WHERE mall_id IS NOT NULL"
     if malls:
         mall_list += f" UNION SELECT DISTINCT CAST(mall_id AS VARCHAR) FROM {malls}"
@@ -111,7 +114,8 @@ def _day_numbers(values: pd.Series) -> np.ndarray:
 
 def btyd_features(con, pop: str, frame: pd.DataFrame, dates: Sequence[date]) -> pd.DataFrame:
     """Add Pareto/NBD P(alive) and expected visits, and BG/NBD expected visits, per as-of date."""
-    sample = con.execute(f"""
+    sample = con.execute(
+        f"""
         SELECT as_of_date, n_days, first_date, last_date FROM (
             SELECT a.as_of_date, p.customer_id,
                    count(DISTINCT p.visit_date) AS n_days,
@@ -121,7 +125,9 @@ def btyd_features(con, pop: str, frame: pd.DataFrame, dates: Sequence[date]) -> 
             FROM {pop} p JOIN (SELECT unnest($dates::DATE[]) AS as_of_date) a ON p.visit_date <= a.as_of_date
             GROUP BY a.as_of_date, p.customer_id
         ) WHERE rn <= {BTYD_SAMPLE_SIZE}
-    """, {"dates": list(dates)}).df()
+    """,
+        {"dates": list(dates)},
+    ).df()
     sample["as_of_date"] = pd.to_datetime(sample["as_of_date"]).dt.date
     out_cols = ("pnbd_p_alive", "pnbd_expected_visits", "bgnbd_expected_visits")
     for c in out_cols:
@@ -135,15 +141,27 @@ def btyd_features(con, pop: str, frame: pd.DataFrame, dates: Sequence[date]) -> 
                 logger.info("as of %s: %d sampled guests, too few for Pareto/NBD; left NULL", t, len(s))
             continue
         t_day = (np.datetime64(t, "D") - _EPOCH).astype(np.int64)
-        fit = fit_btyd(BtydData.from_days(s["n_days"].to_numpy(), _day_numbers(s["first_date"]),
-                                          _day_numbers(s["last_date"]), np.full(len(s), t_day)))
+        fit = fit_btyd(
+            BtydData.from_days(
+                s["n_days"].to_numpy(),
+                _day_numbers(s["first_date"]),
+                _day_numbers(s["last_date"]),
+                np.full(len(s), t_day),
+            )
+        )
         sub = frame.iloc[rows]
-        d = BtydData.from_days(sub["n_days"].to_numpy(), _day_numbers(sub["first_date"]),
-                               _day_numbers(sub["last_date"]), np.full(rows.size, t_day))
+        d = BtydData.from_days(
+            sub["n_days"].to_numpy(),
+            _day_numbers(sub["first_date"]),
+            _day_numbers(sub["last_date"]),
+            np.full(rows.size, t_day),
+        )
         with np.errstate(all="ignore"):
             frame.loc[frame.index[rows], "pnbd_p_alive"] = pnbd_p_alive(fit.pnbd, d)
             frame.loc[frame.index[rows], "pnbd_expected_visits"] = pnbd_expected(fit.pnbd, d, horizon_weeks)
-            frame.loc[frame.index[rows], "bgnbd_expected_visits"] = bgnbd_expected(fit.bgnbd, d, horizon_weeks)
+            frame.loc[frame.index[rows], "bgnbd_expected_visits"] = bgnbd_expected(
+                fit.bgnbd, d, horizon_weeks
+            )
     for c in out_cols:
         frame[c] = frame[c].where(np.isfinite(frame[c].astype(float)))
     return frame

@@ -49,10 +49,13 @@ def data_date_range(con: duckdb.DuckDBPyConnection, *, sessions: str = "sessions
         If the relation holds no sessions.
     """
     src = normalised_sessions_sql(con, sessions)
-    row = fetch_row(con, f"""
+    row = fetch_row(
+        con,
+        f"""
         WITH d AS (SELECT local_date, count(*) AS n FROM ({src}) GROUP BY 1)
         SELECT min(local_date), max(local_date) FROM d
-        WHERE n >= {MIN_DAY_VOLUME_SHARE} * (SELECT median(n) FROM d)""")
+        WHERE n >= {MIN_DAY_VOLUME_SHARE} * (SELECT median(n) FROM d)""",
+    )
     if not row or row[0] is None:
         raise ContractError(f"no sessions in {sessions!r}")
     return row[0], row[1]
@@ -172,8 +175,10 @@ def compute_labels(
 
 
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": pd.Series([], dtype=object),
-        "as_of_date": pd.Series([], dtype=object),
-        "churned": pd.Series([], dtype="int8"),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series([], dtype=object),
+            "as_of_date": pd.Series([], dtype=object),
+            "churned": pd.Series([], dtype="int8"),
+        }
+    )

@@ -34,7 +34,8 @@ KEYS = ("customer_id", "as_of_date")
 
 def _base_sql(visits: str, asof: str, *, active_only: bool) -> str:
     counts = ",\n".join(
-        f"count(*) FILTER (WHERE v.visit_date > a.as_of_date - {n}) AS visits_{n}d" for n in COUNT_WINDOWS_DAYS
+        f"count(*) FILTER (WHERE v.visit_date > a.as_of_date - {n}) AS visits_{n}d"
+        for n in COUNT_WINDOWS_DAYS
     )
     having = f"HAVING max(v.visit_date) > a.as_of_date - {ACTIVE_WINDOW_DAYS}" if active_only else ""
     return f"""
@@ -107,7 +108,9 @@ def _distinct_count_sql(table: str, column: str, keys: str) -> str:
 
 
 def _empty_frame() -> pd.DataFrame:
-    frame = pd.DataFrame({"customer_id": pd.Series([], dtype=object), "as_of_date": pd.Series([], dtype=object)})
+    frame = pd.DataFrame(
+        {"customer_id": pd.Series([], dtype=object), "as_of_date": pd.Series([], dtype=object)}
+    )
     for name in FEATURE_NAMES:
         frame[name] = pd.Series([], dtype=object if SPECS_BY_NAME[name].kind == "categorical" else float)
     return _finish(frame)
@@ -173,8 +176,9 @@ def compute_features(
     with Scratch(con) as scratch:
         asof = scratch.dates("asof", dates)
         cust = scratch.strings("customers", "customer_id", customers) if customers is not None else None
-        visits, read = build_visits(scratch, src, max_date=dates[-1], customers=cust, malls=malls,
-                                    population=population_condition())
+        visits, read = build_visits(
+            scratch, src, max_date=dates[-1], customers=cust, malls=malls, population=population_condition()
+        )
         base = scratch.table("base", _base_sql(visits, asof, active_only=customers is None))
         keys = scratch.table("keys", f"SELECT customer_id, as_of_date FROM {base}")
         days = build_days(scratch, visits)
@@ -186,9 +190,9 @@ def compute_features(
                    fz.value AS favourite_zone, coalesce(nz.n, 0) AS n_zones
             FROM {base} b
             JOIN ({_gaps_sql(days, keys)}) g USING (customer_id, as_of_date)
-            LEFT JOIN ({_mode_sql(visits, 'mall_id', keys, 'count(*)')}) hm USING (customer_id, as_of_date)
-            LEFT JOIN ({_mode_sql(zones, 'zone', keys, 'sum(t.n)')}) fz USING (customer_id, as_of_date)
-            LEFT JOIN ({_distinct_count_sql(zones, 'zone', keys)}) nz USING (customer_id, as_of_date)
+            LEFT JOIN ({_mode_sql(visits, "mall_id", keys, "count(*)")}) hm USING (customer_id, as_of_date)
+            LEFT JOIN ({_mode_sql(zones, "zone", keys, "sum(t.n)")}) fz USING (customer_id, as_of_date)
+            LEFT JOIN ({_distinct_count_sql(zones, "zone", keys)}) nz USING (customer_id, as_of_date)
         """).df()
         if frame.empty:
             return _empty_frame()
@@ -212,7 +216,8 @@ def _derive(frame: pd.DataFrame) -> pd.DataFrame:
     s1 = f["gap_sum"].astype(float)
     s2 = f["gap_sum_sq"].astype(float)
     f["gap_mean_days"] = (s1 / n).where(n > 0)
-    f["gap_std_days"] = np.sqrt(np.maximum((s2 - s1 * s1 / n) / (n - 1), 0.0)).where(n > 1)
+    var = ((s2 - s1 * s1 / n) / (n - 1)).clip(lower=0.0)
+    f["gap_std_days"] = var.pow(0.5).where(n > 1)
     gap = f["gap_mean_days"]
     f["overdue_ratio"] = f["days_since_last_visit"].astype(float) / gap.where(gap > 0)
     dwell = f["dwell_mean_min"].astype(float)

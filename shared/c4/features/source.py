@@ -9,6 +9,7 @@ NULL and the features built on them are NULL, never an error.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -41,11 +42,19 @@ OPTIONAL_COLUMNS: dict[str, str] = {
 def relation_columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
     """Column names of a relation (lower case).
 
+    Catalogued tables and views are looked up in the catalogue (binding a view over thousands of
+    Parquet files would read every file footer); anything else is probed with ``LIMIT 0``.
+
     Raises
     ------
     ContractError
         If the relation does not exist or cannot be read.
     """
+    rows = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = $name", {"name": relation}
+    ).fetchall()
+    if rows and '"' not in relation and "." not in relation:
+        return {r[0].lower() for r in rows}
     try:
         cur = con.execute(f"SELECT * FROM {relation} LIMIT 0")
         names = {d[0].lower() for d in cur.description}
@@ -62,6 +71,15 @@ def relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     except duckdb.Error:
         return False
     return True
+
+
+def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Turn off DuckDB's terminal progress bar on a connection this module created."""
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:  # e.g. in Jupyter without ipywidgets: nothing is printed anyway
+        logger.debug("progress bar setting unavailable")
+    return con
 
 
 def fetch_row(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple:
@@ -112,16 +130,16 @@ def normalised_sessions_sql(con: duckdb.DuckDBPyConnection, relation: str) -> st
     )
     return f"""
         SELECT CAST(customer_id AS VARCHAR) AS customer_id,
-               {col('mall_id')} AS mall_id,
-               {col('zone')} AS zone,
+               {col("mall_id")} AS mall_id,
+               {col("zone")} AS zone,
                {local_date} AS local_date,
-               {col('local_hour')} AS local_hour,
+               {col("local_hour")} AS local_hour,
                {dwell} AS dwell_min,
                {bytes_total} AS bytes_total,
-               {col('device_os')} AS device_os,
-               {col('login_method')} AS login_method,
-               {col('signal_dbm')} AS signal_dbm,
-               {col('failed_logins')} AS failed_logins,
+               {col("device_os")} AS device_os,
+               {col("login_method")} AS login_method,
+               {col("signal_dbm")} AS signal_dbm,
+               {col("failed_logins")} AS failed_logins,
                {visit_key} AS visit_key
         FROM {relation}
         WHERE customer_id IS NOT NULL"""
@@ -151,7 +169,9 @@ class Scratch:
     def table(self, base: str, sql: str) -> str:
         """Create a temp table from a query and return its name."""
         n = self.name(base)
+        started = time.perf_counter()
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {n} AS {sql}")
+        logger.debug("temp table %s built in %.2f s", base, time.perf_counter() - started)
         return n
 
     def arrow(self, base: str, data: pa.Table) -> str:
@@ -172,8 +192,9 @@ class Scratch:
     def __enter__(self) -> Scratch:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         for view in self._registered:
             try:
                 self.con.unregister(view)

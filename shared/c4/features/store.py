@@ -44,15 +44,18 @@ def write_features(lake: Lake, frame: pd.DataFrame) -> list[str]:
         If a feature column is missing.
     """
     missing = [n for n, _ in FEATURE_COLUMNS if n not in frame.columns] + (
-        ["as_of_date"] if "as_of_date" not in frame.columns else [])
+        ["as_of_date"] if "as_of_date" not in frame.columns else []
+    )
     if missing:
         raise ContractError(f"feature frame lacks columns: {', '.join(missing)}")
     schema = arrow_schema()
     written = []
     for as_of, part in frame.groupby("as_of_date", sort=True):
-        day = pd.Timestamp(as_of).date().isoformat()
+        day = pd.Timestamp(str(as_of)).date().isoformat()
         folder = f"{CUSTOMER_FEATURES.location}/as_of_date={day}"
-        table = pa.Table.from_pandas(part[[n for n, _ in FEATURE_COLUMNS]], schema=schema, preserve_index=False)
+        table = pa.Table.from_pandas(
+            part[[n for n, _ in FEATURE_COLUMNS]], schema=schema, preserve_index=False
+        )
         lake.delete(folder)
         written.append(lake.write_parquet(f"{folder}/part.parquet", table))
         logger.info("wrote %d feature rows to %s", table.num_rows, folder)

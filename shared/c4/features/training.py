@@ -16,7 +16,7 @@ from c4.features.labels import compute_labels, data_date_range, default_horizon_
 from c4.features.params import MIN_HISTORY_DAYS
 from c4.features.pointintime import compute_features
 from c4.features.schema import FEATURE_SPECS, FeatureSpec
-from c4.features.source import relation_exists
+from c4.features.source import quiet, relation_exists
 from c4.storage import Lake
 
 logger = logging.getLogger(__name__)
@@ -59,8 +59,9 @@ def month_ends(first: date, last: date) -> list[date]:
     return out
 
 
-def monthly_as_of_dates(con: duckdb.DuckDBPyConnection, horizon_days: int | None = None, *,
-                        sessions: str = "sessions") -> list[date]:
+def monthly_as_of_dates(
+    con: duckdb.DuckDBPyConnection, horizon_days: int | None = None, *, sessions: str = "sessions"
+) -> list[date]:
     """Default as-of dates: month ends with >= 90 days of history (and, given a horizon, T + H elapsed)."""
     first, last = data_date_range(con, sessions=sessions)
     dates = month_ends(first + timedelta(days=MIN_HISTORY_DAYS), last)
@@ -100,8 +101,7 @@ def build_training_set(
         If the lake has no sessions or no as-of date has an elapsed horizon.
     """
     if con is None:
-        con = connect(lake)
-        con.execute("SET enable_progress_bar = false")
+        con = quiet(connect(lake))
     if not relation_exists(con, "sessions"):
         raise ContractError(f"no curated sessions in {lake.uri}: run c4 generate and c4 elt first")
     h = horizon_days or default_horizon_days(con)

@@ -16,8 +16,15 @@ from c4.features.params import EVENING_HOUR
 from c4.features.source import Scratch, fetch_row
 
 
-def build_visits(scratch: Scratch, src_sql: str, *, max_date: date, customers: str | None,
-                 malls: str | None, population: str) -> tuple[str, str]:
+def build_visits(
+    scratch: Scratch,
+    src_sql: str,
+    *,
+    max_date: date,
+    customers: str | None,
+    malls: str | None,
+    population: str,
+) -> tuple[str, str]:
     """Create the visits temp tables (one scan of the sessions, up to ``max_date``).
 
     Parameters
@@ -51,7 +58,7 @@ def build_visits(scratch: Scratch, src_sql: str, *, max_date: date, customers: s
     exact: results are then bit-for-bit identical whatever the order DuckDB's parallel
     aggregation adds rows in.
     """
-    who = (f"AND (customer_id IN (SELECT customer_id FROM {customers}) OR {population})" if customers else "")
+    who = f"AND (customer_id IN (SELECT customer_id FROM {customers}) OR {population})" if customers else ""
     raw = scratch.table(
         "visits_raw",
         f"""
@@ -90,7 +97,7 @@ def build_visits(scratch: Scratch, src_sql: str, *, max_date: date, customers: s
                dayofweek(v.visit_date) IN (0, 6) AS is_weekend,
                CASE WHEN v.start_hour IS NULL THEN NULL ELSE v.start_hour >= {EVENING_HOUR} END AS is_evening,
                {holiday} AS is_holiday,
-               {payday_sql('v.visit_date')} AS is_payday,
+               {payday_sql("v.visit_date")} AS is_payday,
                {country} AS country
         FROM {raw} v {join} {target}
         """,

@@ -147,7 +147,9 @@ def mall_calendar(mall: Mall, grid: Grid, world: World) -> MallCalendar:
     day = np.arange(grid.lo, grid.hi)
     years = np.maximum(day, 0) / 365.25
     base = np.asarray(P.DOW_FACTOR)[dow] * december
-    base = base * np.where(holiday, P.HOLIDAY_FACTOR, 1.0) * np.where(payday, P.PAYDAY_FACTOR[mall.country], 1.0)
+    base = (
+        base * np.where(holiday, P.HOLIDAY_FACTOR, 1.0) * np.where(payday, P.PAYDAY_FACTOR[mall.country], 1.0)
+    )
     base[closed] = 0.0
     visit_log = np.zeros(grid.size)
     arrival_log = np.zeros(grid.size)

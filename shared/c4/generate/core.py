@@ -9,14 +9,14 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from c4.generate.calendar import Grid, mall_calendar
+from c4.generate.calendar import Grid, MallCalendar, mall_calendar
 from c4.generate.config import GeneratorConfig, mall_index
 from c4.generate.dirt import INFO_COUNTS, REJECT_REASONS
-from c4.generate.guests import build_population
+from c4.generate.guests import PopulationPlan, assemble_population, home_block, plan_population
 from c4.generate.mallgen import MallResult, RunContext, run_mall
 from c4.generate.truth import TRUTH_PATH, truth_table, write_truth
 from c4.generate.world import draw_world
@@ -26,8 +26,9 @@ logger = logging.getLogger(__name__)
 
 GENERATION_PATH = "raw/_generation.json"
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
-_CONTEXT: RunContext | None = None
+_STATE: Any = None
 
 
 @dataclass(frozen=True)
@@ -81,44 +82,66 @@ class GenerationSummary:
         return self.rows - sum(self.expected_rejects.values())
 
 
-def _init_worker(ctx: RunContext) -> None:
-    global _CONTEXT
-    _CONTEXT = ctx
+def _init_worker(state: Any) -> None:
+    global _STATE
+    _STATE = state
 
 
-def _mall_task(pos: int) -> MallResult:
-    assert _CONTEXT is not None, "worker not initialised"
-    return run_mall(_CONTEXT, pos)
+def _call(task: tuple[Callable[[Any, int], Any], int]) -> Any:
+    fn, item = task
+    return fn(_STATE, item)
+
+
+def _pool_map(
+    fn: Callable[[Any, int], T], state: Any, items: list[int], workers: int, progress: Progress | None = None
+) -> dict[int, T]:
+    """``{item: fn(state, item)}`` over a process pool (forked, so ``state`` is shared, not copied).
+
+    Runs in-process with one worker.  Results do not depend on the number of workers: every
+    item draws from its own random stream.
+    """
+    total = len(items)
+    out: dict[int, T] = {}
+    if workers <= 1 or total <= 1:
+        for done, item in enumerate(items, start=1):
+            out[item] = fn(state, item)
+            if progress:
+                progress(done, total)
+        return out
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(
+        max_workers=min(workers, total),
+        mp_context=mp.get_context(method),
+        initializer=_init_worker,
+        initargs=(state,),
+    ) as pool:
+        futures = {pool.submit(_call, (fn, item)): item for item in items}
+        for done, fut in enumerate(as_completed(futures), start=1):
+            out[futures[fut]] = fut.result()
+            if progress:
+                progress(done, total)
+    return out
+
+
+def _guest_task(state: tuple[PopulationPlan, list[MallCalendar]], h: int) -> dict[str, np.ndarray]:
+    plan, calendars = state
+    return home_block(plan, h, calendars[h])
 
 
 def _context(lake: Lake, config: GeneratorConfig) -> RunContext:
+    """World, calendars and the population (home malls' guests drawn in parallel)."""
     malls = config.selected_malls
     keys = [mall_index(m) for m in malls]
     grid = Grid(start=config.start, n_days=config.n_days)
     world = draw_world(config.seed, config.n_days)
     calendars = [mall_calendar(m, grid, world) for m in malls]
-    pop = build_population(config.seed, config.customers, malls, keys, calendars)
-    return RunContext(config=config, grid=grid, world=world, pop=pop, calendars=calendars, keys=keys, lake=lake)
-
-
-def _run_all(ctx: RunContext, positions: list[int], workers: int, progress: Progress | None) -> list[MallResult]:
-    total = len(positions)
-    results: list[MallResult] = []
-    if workers <= 1 or total <= 1:
-        for done, pos in enumerate(positions, start=1):
-            results.append(run_mall(ctx, pos))
-            if progress:
-                progress(done, total)
-        return results
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=mp.get_context(method),
-                             initializer=_init_worker, initargs=(ctx,)) as pool:
-        futures = [pool.submit(_mall_task, pos) for pos in positions]
-        for done, fut in enumerate(as_completed(futures), start=1):
-            results.append(fut.result())
-            if progress:
-                progress(done, total)
-    return results
+    plan = plan_population(config.seed, config.customers, malls, keys)
+    order = sorted(range(len(malls)), key=lambda h: -int(plan.counts[h]))
+    blocks = _pool_map(_guest_task, (plan, calendars), order, config.effective_workers)
+    pop = assemble_population(plan, [blocks[h] for h in range(len(malls))])
+    return RunContext(
+        config=config, grid=grid, world=world, pop=pop, calendars=calendars, keys=keys, lake=lake
+    )
 
 
 def _per_guest(n: int, results: list[MallResult]) -> tuple[np.ndarray, np.ndarray]:
@@ -156,7 +179,8 @@ def generate(lake: Lake, config: GeneratorConfig, *, progress: Progress | None =
     written = {m.mall_id for m in config.written_malls}
     positions = [i for i, m in enumerate(ctx.pop.malls) if m.mall_id in written]
     positions.sort(key=lambda i: -ctx.pop.malls[i].popularity)
-    results = _run_all(ctx, positions, config.effective_workers, progress)
+    done = _pool_map(run_mall, ctx, positions, config.effective_workers, progress)
+    results = list(done.values())
     order = [m.mall_id for m in ctx.pop.malls]
     results.sort(key=lambda r: order.index(r.mall_id))
     visits, sessions = _per_guest(ctx.pop.n, results)
@@ -183,7 +207,9 @@ def generate(lake: Lake, config: GeneratorConfig, *, progress: Progress | None =
     )
     if config.only_malls is None:
         lake.write_json(GENERATION_PATH, _manifest(ctx, summary))
-    logger.info("generated %d sessions in %d files in %.1fs", summary.sessions, summary.files, summary.seconds)
+    logger.info(
+        "generated %d sessions in %d files in %.1fs", summary.sessions, summary.files, summary.seconds
+    )
     return summary
 
 

@@ -26,24 +26,55 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from c4.generate.config import DirtConfig
+from c4.generate.render import FIELDS
 
 #: Stream key of dirt under a mall's index (then the chunk number).
 DIRT_STREAM = 3
 
 NONE, MALFORMED, MISSING_REQUIRED, BAD_TIMESTAMP, BAD_VALUE, MISSING_OPTIONAL = range(6)
 #: ELT reject reason codes of the rows the generator spoils (the ELT's contract).
-REJECT_REASONS = ("duplicate", "malformed", "missing_required", "bad_timestamp", "bad_value",
-                  "future_timestamp")
+REJECT_REASONS = (
+    "duplicate",
+    "malformed",
+    "missing_required",
+    "bad_timestamp",
+    "bad_value",
+    "future_timestamp",
+)
 #: Dirt counted for information (rows stay valid, or whole files).
-INFO_COUNTS = ("missing_optional", "late_files", "late_new_rows", "late_resent_rows",
-               "in_file_duplicates", "skewed_files", "skewed_rows", "future_files")
-OPTIONAL_FIELDS = ("zone", "ap_id", "session_end", "dwell_minutes", "bytes_down", "bytes_up",
-                   "device_os", "login_method", "signal_dbm", "failed_logins")
-BAD_TIMESTAMPS = ("31/02/2025 25:61", "N/A", "2025-02-30T10:00:00", "0000-00-00 00:00:00",
-                  "not a date", "14-03-2025 99:99")
+INFO_COUNTS = (
+    "missing_optional",
+    "late_files",
+    "late_new_rows",
+    "late_resent_rows",
+    "in_file_duplicates",
+    "skewed_files",
+    "skewed_rows",
+    "future_files",
+)
+_COL = {name: i for i, name in enumerate(FIELDS)}
+OPTIONAL_FIELDS = (
+    "zone",
+    "ap_id",
+    "session_end",
+    "dwell_minutes",
+    "bytes_down",
+    "bytes_up",
+    "device_os",
+    "login_method",
+    "signal_dbm",
+    "failed_logins",
+)
+BAD_TIMESTAMPS = (
+    "31/02/2025 25:61",
+    "N/A",
+    "2025-02-30T10:00:00",
+    "0000-00-00 00:00:00",
+    "not a date",
+    "14-03-2025 99:99",
+)
 BAD_SIGNALS = ("15", "-135", "127", "-200")
 LATE_DAYS = (1, 2, 3)
 LATE_DAYS_P = (0.6, 0.3, 0.1)
@@ -93,9 +124,19 @@ def clean_plan(day: np.ndarray) -> DirtPlan:
     days, row_day = np.unique(day, return_inverse=True)
     n, nd = day.size, days.size
     false = np.zeros(n, dtype=bool)
-    return DirtPlan(np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), false, false, false,
-                    np.zeros(n), days, np.zeros(nd, dtype=np.int64), np.zeros(nd, dtype=np.int64),
-                    np.zeros(nd, dtype=bool), row_day)
+    return DirtPlan(
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        false,
+        false,
+        false,
+        np.zeros(n),
+        days,
+        np.zeros(nd, dtype=np.int64),
+        np.zeros(nd, dtype=np.int64),
+        np.zeros(nd, dtype=bool),
+        row_day,
+    )
 
 
 def plan_dirt(rng: np.random.Generator, cfg: DirtConfig, day: np.ndarray) -> DirtPlan:
@@ -123,8 +164,15 @@ def plan_dirt(rng: np.random.Generator, cfg: DirtConfig, day: np.ndarray) -> Dir
     resent_share = cfg.late_resent_share * rng.uniform(0.5, 1.5, nd)
     skewed = rng.random(nd) < cfg.clock_skew_rate
     skew = np.where(skewed, rng.choice((-1, 1), size=nd) * rng.integers(60, 901, nd), 0)
-    rates = np.cumsum([cfg.malformed_rate, cfg.missing_required_rate, cfg.bad_timestamp_rate,
-                       cfg.bad_value_rate, cfg.missing_optional_rate])
+    rates = np.cumsum(
+        [
+            cfg.malformed_rate,
+            cfg.missing_required_rate,
+            cfg.bad_timestamp_rate,
+            cfg.bad_value_rate,
+            cfg.missing_optional_rate,
+        ]
+    )
     kind = (np.searchsorted(rates, rng.random(n), side="right") + 1) % 6
     rd = plan.row_day
     kind[future[rd]] = NONE
@@ -133,43 +181,51 @@ def plan_dirt(rng: np.random.Generator, cfg: DirtConfig, day: np.ndarray) -> Dir
     moved = clean & is_late & (rng.random(n) < missing_share[rd])
     resent = clean & is_late & ~moved & (rng.random(n) < resent_share[rd])
     dup = clean & ~moved & ~future[rd] & (rng.random(n) < cfg.duplicate_rate)
-    return DirtPlan(kind=kind, variant=rng.integers(0, 1 << 30, n), moved=moved, resent=resent, dup=dup,
-                    dup_pos=rng.random(n), days=plan.days, late_k=late_k, skew_sec=skew, future=future,
-                    row_day=rd)
+    return DirtPlan(
+        kind=kind,
+        variant=rng.integers(0, 1 << 30, n),
+        moved=moved,
+        resent=resent,
+        dup=dup,
+        dup_pos=rng.random(n),
+        days=plan.days,
+        late_k=late_k,
+        skew_sec=skew,
+        future=future,
+        row_day=rd,
+    )
 
 
-def spoil_values(values: dict[str, pa.Array], kind: np.ndarray, variant: np.ndarray) -> dict[str, pa.Array]:
-    """Apply field-level dirt to the plain values of dirty rows.
+def spoil_rows(rows: list[list[str | None]], kind: np.ndarray, variant: np.ndarray) -> list[list[str | None]]:
+    """Apply field-level dirt to the plain values of dirty rows (in place, and returned).
 
     Parameters
     ----------
-    values : dict of pyarrow.Array
-        Plain field values of the dirty rows.
+    rows : list of list
+        Plain field values (in :data:`c4.generate.render.FIELDS` order) of the dirty rows.
     kind, variant : numpy.ndarray
         Dirt kind and a random integer choosing the variant, per row.
 
     Returns
     -------
-    dict of pyarrow.Array
+    list of list
         The spoiled values (None = empty / null).
     """
-    cols = {k: np.asarray(v.to_pylist(), dtype=object) for k, v in values.items()}
-    req = kind == MISSING_REQUIRED
-    cols["customer_id"][req & (variant % 2 == 0)] = None
-    cols["session_start"][req & (variant % 2 == 1)] = None
-    ts = kind == BAD_TIMESTAMP
-    cols["session_start"][ts] = np.asarray(BAD_TIMESTAMPS, dtype=object)[variant[ts] % len(BAD_TIMESTAMPS)]
-    bad = kind == BAD_VALUE
-    neg = bad & (variant % 3 == 0)
-    cols["dwell_minutes"][neg] = np.asarray(["-" + str(v) for v in cols["dwell_minutes"][neg]], dtype=object)
-    swap = bad & (variant % 3 == 1)
-    cols["session_start"][swap], cols["session_end"][swap] = cols["session_end"][swap], cols["session_start"][swap]
-    sig = bad & (variant % 3 == 2)
-    cols["signal_dbm"][sig] = np.asarray(BAD_SIGNALS, dtype=object)[(variant[sig] // 3) % len(BAD_SIGNALS)]
-    opt = kind == MISSING_OPTIONAL
-    for i, name in enumerate(OPTIONAL_FIELDS):
-        cols[name][opt & (variant % len(OPTIONAL_FIELDS) == i)] = None
-    return {k: pa.array(v, type=pa.string()) for k, v in cols.items()}
+    for row, k, v in zip(rows, kind.tolist(), variant.tolist(), strict=True):
+        if k == MISSING_REQUIRED:
+            row[_COL["customer_id" if v % 2 == 0 else "session_start"]] = None
+        elif k == BAD_TIMESTAMP:
+            row[_COL["session_start"]] = BAD_TIMESTAMPS[v % len(BAD_TIMESTAMPS)]
+        elif k == BAD_VALUE and v % 3 == 0:
+            row[_COL["dwell_minutes"]] = f"-{row[_COL['dwell_minutes']]}"
+        elif k == BAD_VALUE and v % 3 == 1:
+            start, end = _COL["session_start"], _COL["session_end"]
+            row[start], row[end] = row[end], row[start]
+        elif k == BAD_VALUE:
+            row[_COL["signal_dbm"]] = BAD_SIGNALS[(v // 3) % len(BAD_SIGNALS)]
+        elif k == MISSING_OPTIONAL:
+            row[_COL[OPTIONAL_FIELDS[v % len(OPTIONAL_FIELDS)]]] = None
+    return rows
 
 
 def malform(lines: list[str], variant: np.ndarray, fmt: str) -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from c4.generate import params as P
-from c4.generate.calendar import Grid, MallCalendar
+from c4.generate.calendar import MallCalendar
 from c4.malls import Mall
 
 #: Sentinel dropout day of guests still active at the end of the grid.
@@ -85,48 +85,59 @@ def away_matrix(malls: tuple[Mall, ...]) -> tuple[np.ndarray, np.ndarray]:
     return matrix, avail
 
 
-def _traits(rng: np.random.Generator, n: int, mall: Mall, availability: float) -> dict[str, np.ndarray]:
-    os_ = rng.choice(len(P.OS_NAMES), size=n, p=P.OS_SHARE[mall.country])
-    login = rng.choice(len(P.LOGIN_NAMES), size=n, p=P.LOGIN_SHARE)
+def _choice(rng: np.random.Generator, shares: tuple[float, ...], n: int) -> np.ndarray:
+    """Category codes drawn with the given shares (inverse CDF, faster than ``Generator.choice``)."""
+    cum = np.cumsum(shares)
+    return np.minimum(np.searchsorted(cum / cum[-1], rng.random(n), side="right"), len(shares) - 1)
+
+
+def _core_traits(rng: np.random.Generator, n: int, mall: Mall) -> dict[str, np.ndarray]:
+    """The traits the dropout process needs (drawn for every candidate)."""
+    os_ = _choice(rng, P.OS_SHARE[mall.country], n)
+    login = _choice(rng, P.LOGIN_SHARE, n)
     profile = rng.random(n) < np.asarray(P.PROFILE_SHARE)[login]
-    age = np.where(profile, rng.choice(len(P.AGE_NAMES), size=n, p=P.AGE_SHARE), UNKNOWN_AGE)
-    gender = np.where(profile, rng.choice(len(P.GENDER_NAMES), size=n, p=P.GENDER_SHARE), UNKNOWN_GENDER)
+    age = np.where(profile, _choice(rng, P.AGE_SHARE, n), UNKNOWN_AGE)
     signal_offset = rng.normal(0.0, P.SIGNAL_OFFSET_SD, n)
     friction = rng.gamma(P.FRICTION_SHAPE, 1.0 / P.FRICTION_SHAPE, n)
     rate_log = np.asarray(P.RATE_LOGIN)[login] + np.asarray(P.RATE_OS)[os_] + np.asarray(P.RATE_AGE)[age]
     rate = rng.gamma(P.RATE_SHAPE, P.RATE_MEAN / P.RATE_SHAPE, n) * np.exp(rate_log)
-    lin = (
-        np.asarray(P.LOGIN_EFFECT)[login]
-        + np.asarray(P.OS_EFFECT)[os_]
-        + np.asarray(P.AGE_EFFECT)[age]
-        + P.SIGNAL_EFFECT_PER_DB * signal_offset
-        + P.FRICTION_EFFECT * np.log(friction)
-    )
-    hazard = P.HAZARD_BASE * rng.gamma(P.HAZARD_SHAPE, 1.0 / P.HAZARD_SHAPE, n) * np.exp(lin)
-    p0_raw = np.clip(rng.beta(P.P0_A, P.P0_B, n), 1e-6, 1 - 1e-6)
-    p0 = 1.0 / (1.0 + np.exp(-(np.log(p0_raw / (1 - p0_raw)) + P.P0_TRAIT_SCALE * lin)))
+    trait = np.asarray(P.LOGIN_EFFECT)[login] + np.asarray(P.OS_EFFECT)[os_] + np.asarray(P.AGE_EFFECT)[age]
+    experience = P.SIGNAL_EFFECT_PER_DB * signal_offset + P.FRICTION_EFFECT * np.log(friction)
+    p_raw = np.clip(rng.beta(P.BG_A, P.BG_B, n), 1e-6, 1 - 1e-6)
+    p0 = 1.0 / (1.0 + np.exp(-(np.log(p_raw / (1 - p_raw)) + trait)))
+    hazard = p0 * rate * np.exp(experience) + P.HAZARD_FLOOR * np.exp(trait + experience)
     bad_log = (
         np.asarray(P.BAD_EPISODE_OS)[os_]
         + np.asarray(P.BAD_EPISODE_LOGIN)[login]
         + P.BAD_EPISODE_PER_DB * (mall.wifi_signal_dbm + 62.0)
     )
-    bad_rate = P.BAD_EPISODE_RATE * np.exp(bad_log)
-    bytes_median = np.asarray([P.BYTES_RATE_MEDIAN[o] for o in P.OS_NAMES])[os_]
     return {
         "os": os_.astype(np.int8),
         "login": login.astype(np.int8),
+        "profile": profile,
         "age": age.astype(np.int8),
-        "gender": gender.astype(np.int8),
         "signal_offset": signal_offset,
         "friction": friction,
         "rate": rate,
         "hazard": hazard,
-        "hazard_lin": lin,
         "p0": p0,
-        "bad_rate": bad_rate,
+        "bad_rate": P.BAD_EPISODE_RATE * np.exp(bad_log),
+    }
+
+
+def _other_traits(
+    rng: np.random.Generator, core: dict[str, np.ndarray], availability: float
+) -> dict[str, np.ndarray]:
+    """Traits drawn for kept guests only."""
+    n = core["os"].size
+    bytes_median = np.asarray([P.BYTES_RATE_MEDIAN[o] for o in P.OS_NAMES])[core["os"]]
+    gender = np.where(core["profile"], _choice(rng, P.GENDER_SHARE, n), UNKNOWN_GENDER)
+    span = rng.integers(P.DISENGAGE_DAYS[0], P.DISENGAGE_DAYS[1] + 1, n)
+    return {
+        "gender": gender.astype(np.int8),
         "away": rng.beta(P.AWAY_A, P.AWAY_B, n) * availability,
         "bytes_rate": bytes_median * np.exp(rng.normal(0.0, P.BYTES_RATE_SIGMA_GUEST, n)),
-        "disengage_days": rng.integers(P.DISENGAGE_DAYS[0], P.DISENGAGE_DAYS[1] + 1, n).astype(np.int32),
+        "disengage_days": np.where(core["one_timer"], 0, span).astype(np.int32),
         "disengage_floor": rng.uniform(*P.DISENGAGE_FLOOR, n),
     }
 
@@ -137,8 +148,9 @@ def _sample_days(rng: np.random.Generator, cum: np.ndarray, first: int, last: in
     return np.clip(np.searchsorted(cum, u, side="right") - 1, first, last - 1)
 
 
-def _dropout(rng: np.random.Generator, t: dict[str, np.ndarray], arrival: np.ndarray,
-             cal: MallCalendar) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _dropout(
+    rng: np.random.Generator, t: dict[str, np.ndarray], arrival: np.ndarray, cal: MallCalendar
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One-timers, bad-episode day and dropout day (grid days, ``NO_DROPOUT`` if none)."""
     grid = cal.grid
     n = arrival.size
@@ -164,8 +176,9 @@ def _dropout(rng: np.random.Generator, t: dict[str, np.ndarray], arrival: np.nda
     return one_timer, bad, dropout
 
 
-def home_guests(seed: int, mall_key: int, mall: Mall, n_guests: int, cal: MallCalendar,
-                availability: float) -> dict[str, np.ndarray]:
+def home_guests(
+    seed: int, mall_key: int, mall: Mall, n_guests: int, cal: MallCalendar, availability: float
+) -> dict[str, np.ndarray]:
     """Draw the guests whose home is ``mall``.
 
     Candidates arrive (first visit ever) over the whole pre-window and window with the
@@ -201,35 +214,54 @@ def home_guests(seed: int, mall_key: int, mall: Mall, n_guests: int, cal: MallCa
     have = 0
     batch = max(256, n_guests)
     while have < n_guests or not kept:
-        t = _traits(rng, batch, mall, availability)
         arrival = _sample_days(rng, arrival_cum, 0, grid.n_days - grid.lo, batch) + grid.lo
+        t = _core_traits(rng, batch, mall)
         one_timer, bad, dropout = _dropout(rng, t, arrival, cal)
         t.update(arrival=arrival, one_timer=one_timer, bad_day=bad, dropout=dropout)
-        t["disengage_days"] = np.where(one_timer, 0, t["disengage_days"]).astype(np.int32)
-        keep = dropout > 0
+        keep = np.flatnonzero(dropout > 0)[: n_guests - have]
         kept.append({k: v[keep] for k, v in t.items()})
-        have += int(keep.sum())
-    out = {k: np.concatenate([b[k] for b in kept])[:n_guests] for k in kept[0]}
+        have += keep.size
+    out = {k: np.concatenate([b[k] for b in kept]) for k in kept[0]}
+    out.update(_other_traits(rng, out, availability))
+    del out["profile"]
     out["first_away"] = rng.random(n_guests) < out["away"]
     out["first_pick"] = rng.random(n_guests)
-    out["mac"] = _macs(rng, out["os"])
+    out["mac"] = _macs(rng, out["os"], mall_key)
     return out
 
 
-def _macs(rng: np.random.Generator, os_: np.ndarray) -> np.ndarray:
-    """48-bit MAC addresses as int64: vendor OUI + serial, or randomised (private) ones."""
+#: Guests per home mall whose MAC addresses are unique by construction.
+MAC_UNIQUE_PER_MALL = 1 << 19
+
+
+def _serials(mall_key: int, n: int) -> np.ndarray:
+    """Distinct 24-bit serials for guests ``0..n-1`` of a mall (a bijective scramble of
+    ``mall_key * 2**19 + index``), so MACs never collide across guests and malls."""
+    x = ((mall_key % 32) << 19) + (np.arange(n, dtype=np.int64) % MAC_UNIQUE_PER_MALL)
+    mask = (1 << 24) - 1
+    for mult in (0x9E3779, 0x85EBCB):
+        x = (x * mult) & mask
+        x ^= x >> 12
+    return x
+
+
+def _macs(rng: np.random.Generator, os_: np.ndarray, mall_key: int) -> np.ndarray:
+    """48-bit MAC addresses as int64: vendor OUI + serial, or randomised (private) ones.
+
+    The low 24 bits are a per-guest distinct serial, so addresses are unique (up to
+    :data:`MAC_UNIQUE_PER_MALL` guests per home mall; beyond, :func:`dedupe_macs` fixes the rest).
+    """
     n = os_.size
     private = rng.random(n) < np.asarray(_PRIVATE_MAC)[os_]
-    serial = rng.integers(0, 1 << 24, n, dtype=np.int64)
+    serial = _serials(mall_key, n)
     pick = rng.random(n)
     oui = np.zeros(n, dtype=np.int64)
     for k, pool in enumerate(_OUIS):
         sel = os_ == k
         oui[sel] = np.asarray(pool, dtype=np.int64)[(pick[sel] * len(pool)).astype(np.int64)]
-    rand = rng.integers(0, 1 << 48, n, dtype=np.int64)
-    first_octet = ((rand >> 40) & 0xFC) | 0x02  # locally administered, unicast
-    private_mac = (first_octet << 40) | (rand & ((1 << 40) - 1))
-    return np.where(private, private_mac, (oui << 24) | serial)
+    high = rng.integers(0, 1 << 24, n, dtype=np.int64)
+    private_high = (((high >> 16) & 0xFC) | 0x02) << 16 | (high & 0xFFFF)  # locally administered, unicast
+    return np.where(private, private_high, oui) << 24 | serial
 
 
 def dedupe_macs(seed: int, macs: np.ndarray) -> np.ndarray:
@@ -246,9 +278,68 @@ def dedupe_macs(seed: int, macs: np.ndarray) -> np.ndarray:
         macs[dup] = ((((rand >> 40) & 0xFC) | 0x02) << 40) | (rand & ((1 << 40) - 1))
 
 
-def build_population(seed: int, customers: int, malls: tuple[Mall, ...], keys: list[int],
-                     calendars: list[MallCalendar]) -> Population:
-    """The whole population: every home mall's guests, concatenated in mall order.
+@dataclass(frozen=True)
+class PopulationPlan:
+    """How the population is split across home malls (cheap; built in the parent process)."""
+
+    seed: int
+    malls: tuple[Mall, ...]
+    keys: list[int]
+    counts: np.ndarray
+    matrix: np.ndarray
+    availability: np.ndarray
+
+
+def plan_population(seed: int, customers: int, malls: tuple[Mall, ...], keys: list[int]) -> PopulationPlan:
+    """Split ``customers`` across home malls by popularity and compute the away-visit matrix.
+
+    Parameters
+    ----------
+    seed : int
+        Master seed.
+    customers : int
+        Total guests.
+    malls : tuple of Mall
+        Selected malls.
+    keys : list of int
+        Stream key (index in ``MALLS``) of each selected mall.
+
+    Returns
+    -------
+    PopulationPlan
+    """
+    matrix, avail = away_matrix(malls)
+    counts = allocate(customers, np.array([m.popularity for m in malls]))
+    return PopulationPlan(seed, malls, keys, counts, matrix, avail)
+
+
+def home_block(plan: PopulationPlan, h: int, cal: MallCalendar) -> dict[str, np.ndarray]:
+    """Guests of home mall ``h`` with their home and first-visit mall (one task of the pool)."""
+    n = int(plan.counts[h])
+    block = home_guests(plan.seed, plan.keys[h], plan.malls[h], n, cal, float(plan.availability[h]))
+    block["home"] = np.full(n, h, dtype=np.int16)
+    cum = np.cumsum(plan.matrix[h])
+    pick, first_away = block.pop("first_pick"), block.pop("first_away")
+    if cum[-1] > 0:
+        away_to = np.minimum(np.searchsorted(cum, pick * cum[-1], side="right"), len(plan.malls) - 1)
+        block["first_mall"] = np.where(first_away, away_to, h).astype(np.int16)
+    else:
+        block["first_mall"] = np.full(n, h, dtype=np.int16)
+    return block
+
+
+def assemble_population(plan: PopulationPlan, blocks: list[dict[str, np.ndarray]]) -> Population:
+    """Concatenate the home malls' blocks (in mall order) and make MAC addresses unique."""
+    cols = {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
+    if int(plan.counts.max(initial=0)) > MAC_UNIQUE_PER_MALL:
+        cols["mac"] = dedupe_macs(plan.seed, cols["mac"])
+    return Population(cols=cols, malls=plan.malls, away_matrix=plan.matrix)
+
+
+def build_population(
+    seed: int, customers: int, malls: tuple[Mall, ...], keys: list[int], calendars: list[MallCalendar]
+) -> Population:
+    """The whole population in one process (see :func:`home_block` for the parallel path).
 
     Parameters
     ----------
@@ -267,20 +358,5 @@ def build_population(seed: int, customers: int, malls: tuple[Mall, ...], keys: l
     -------
     Population
     """
-    matrix, avail = away_matrix(malls)
-    counts = allocate(customers, np.array([m.popularity for m in malls]))
-    parts = []
-    for h, mall in enumerate(malls):
-        block = home_guests(seed, keys[h], mall, int(counts[h]), calendars[h], float(avail[h]))
-        block["home"] = np.full(int(counts[h]), h, dtype=np.int16)
-        cum = np.cumsum(matrix[h])
-        pick, first_away = block.pop("first_pick"), block.pop("first_away")
-        if cum[-1] > 0:
-            away_to = np.minimum(np.searchsorted(cum, pick * cum[-1], side="right"), len(malls) - 1)
-            block["first_mall"] = np.where(first_away, away_to, h).astype(np.int16)
-        else:
-            block["first_mall"] = np.full(int(counts[h]), h, dtype=np.int16)
-        parts.append(block)
-    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    cols["mac"] = dedupe_macs(seed, cols["mac"])
-    return Population(cols=cols, malls=malls, away_matrix=matrix)
+    plan = plan_population(seed, customers, malls, keys)
+    return assemble_population(plan, [home_block(plan, h, calendars[h]) for h in range(len(malls))])

@@ -10,6 +10,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -20,18 +21,14 @@ from c4.generate import params as P
 from c4.generate.calendar import Grid, MallCalendar, local_offsets, next_year
 from c4.generate.config import GeneratorConfig, add_months
 from c4.generate.dirt import (
-    BAD_TIMESTAMP,
-    BAD_VALUE,
     DIRT_STREAM,
     MALFORMED,
-    MISSING_OPTIONAL,
-    MISSING_REQUIRED,
     NONE,
     DirtPlan,
     clean_plan,
     malform,
     plan_dirt,
-    spoil_values,
+    spoil_rows,
 )
 from c4.generate.guests import Population
 from c4.generate.render import (
@@ -39,17 +36,25 @@ from c4.generate.render import (
     Digits,
     FastRenderer,
     Lookup,
+    Part,
     clock_table,
     decimal_table,
     format_macs,
     header,
     line_bounds,
-    render_values,
+    render_rows,
     string_table,
     subset,
     zero_padded,
 )
-from c4.generate.sessions import FAILED_CAP, SESSION_STREAM, GuestAttrs, MallLayout, build_sessions, mall_layout
+from c4.generate.sessions import (
+    FAILED_CAP,
+    SESSION_STREAM,
+    GuestAttrs,
+    MallLayout,
+    build_sessions,
+    mall_layout,
+)
 from c4.generate.visits import MallVisits, mall_visits
 from c4.generate.world import World
 from c4.malls import Mall
@@ -158,9 +163,11 @@ class MallTables:
         aps = [f"{mall.mall_id}-AP{i + 1:03d}" for i in range(layout.n_aps)]
         zone_of_ap = np.repeat(np.arange(len(mall.zones)), layout.ap_count)
         os_names, login_names = string_table(P.OS_NAMES), string_table(P.LOGIN_NAMES)
-        self.fields = {
-            "session_id": [Lookup(string_table([f"{mall.mall_id}-{c}-" for c in compact]), "di"),
-                           Lookup(seq, "seq")],
+        self.fields: dict[str, list[Part]] = {
+            "session_id": [
+                Lookup(string_table([f"{mall.mall_id}-{c}-" for c in compact]), "di"),
+                Lookup(seq, "seq"),
+            ],
             "customer_id": [Lookup(format_macs(pop["mac"][visits.guests]), "guest")],
             "mall_id": [mall.mall_id],
             "zone": [Lookup(string_table(mall.zones).take(pa.array(zone_of_ap)), "ap")],
@@ -172,10 +179,12 @@ class MallTables:
             "bytes_up": [Digits("bytes_up")],
             "device_os": [Lookup(os_names.take(pa.array(self.guests.os)), "guest")],
             "login_method": [Lookup(login_names.take(pa.array(self.guests.login)), "guest")],
-            "signal_dbm": [Lookup(string_table([v for v in signal_names for _ in range(FAILED_CAP + 1)]),
-                                  "sigfail")],
-            "failed_logins": [Lookup(string_table([str(f) for _ in signal_names for f in range(FAILED_CAP + 1)]),
-                                     "sigfail")],
+            "signal_dbm": [
+                Lookup(string_table([v for v in signal_names for _ in range(FAILED_CAP + 1)]), "sigfail")
+            ],
+            "failed_logins": [
+                Lookup(string_table([str(f) for _ in signal_names for f in range(FAILED_CAP + 1)]), "sigfail")
+            ],
         }
         self.renderer = FastRenderer(self.fmt, self.fields)
         self.dates = days
@@ -200,26 +209,51 @@ def _slots(s: dict[str, np.ndarray], plan: DirtPlan, tables: MallTables) -> dict
     }
 
 
-def _render(tables: MallTables, slots: dict[str, np.ndarray], plan: DirtPlan, line_rows: np.ndarray) -> pa.Array:
-    """Lines in output order; rows with dirt are re-rendered (spoiled or broken) in place."""
+@dataclass
+class Rendered:
+    """A chunk's lines in output order: clean lines in one Arrow array, dirty lines apart."""
+
+    clean: pa.Buffer
+    clean_starts: np.ndarray
+    dirty_at: np.ndarray
+    dirty_text: list[bytes]
+
+    def body(self, a: int, b: int, head: bytes = b"") -> bytes:
+        """Text of output lines ``a`` .. ``b - 1`` after ``head`` (one copy)."""
+        view = memoryview(self.clean)
+        starts = self.clean_starts
+        d0, d1 = (int(x) for x in np.searchsorted(self.dirty_at, (a, b)))
+        parts: list[bytes | memoryview] = [head]
+        pos = a
+        for dirt in range(d0, d1):
+            at = int(self.dirty_at[dirt])
+            parts.append(view[int(starts[pos - dirt]) : int(starts[at - dirt])])
+            parts.append(self.dirty_text[dirt])
+            pos = at + 1
+        parts.append(view[int(starts[pos - d1]) : int(starts[b - d1])])
+        return b"".join(parts)
+
+
+def _render(
+    tables: MallTables, slots: dict[str, np.ndarray], plan: DirtPlan, line_rows: np.ndarray
+) -> Rendered:
+    """Render the output lines; rows with dirt are rendered apart (spoiled or broken)."""
     renderer = tables.renderer
-    lines = renderer.lines(subset(slots, line_rows), line_rows.size)
     kind = plan.kind[line_rows]
-    mask = kind != NONE
-    if not mask.any():
-        return lines
-    at = np.flatnonzero(mask)
+    dirty = kind != NONE
+    clean_rows = line_rows[~dirty]
+    data, starts = line_bounds(renderer.lines(subset(slots, clean_rows), clean_rows.size))
+    at = np.flatnonzero(dirty)
+    if not at.size:
+        return Rendered(data, starts, at, [])
     rows = line_rows[at]
     values = renderer.values(subset(slots, rows), rows.size)
-    spoiled = render_values(tables.fmt, spoil_values(values, kind[at], plan.variant[rows]))
-    broken = kind[at] == MALFORMED
-    if broken.any():
-        text = np.asarray(spoiled.to_pylist(), dtype=object)
-        clean = render_values(tables.fmt, values).to_pylist()
-        text[broken] = malform([c for c, b in zip(clean, broken, strict=True) if b], plan.variant[rows[broken]],
-                               tables.fmt)
-        spoiled = pa.array(text, type=pa.string())
-    return pc.replace_with_mask(lines, pa.array(mask), spoiled)
+    broken = np.flatnonzero(kind[at] == MALFORMED)
+    intact = render_rows(tables.fmt, [values[i] for i in broken.tolist()])
+    text = render_rows(tables.fmt, spoil_rows(values, kind[at], plan.variant[rows]))
+    for i, line in zip(broken.tolist(), malform(intact, plan.variant[rows[broken]], tables.fmt), strict=True):
+        text[i] = line
+    return Rendered(data, starts, at, [t.encode("utf-8") for t in text])
 
 
 def _file_entries(plan: DirtPlan) -> tuple[np.ndarray, np.ndarray]:
@@ -232,22 +266,25 @@ def _file_entries(plan: DirtPlan) -> tuple[np.ndarray, np.ndarray]:
     dup = np.flatnonzero(plan.dup)
     late = np.flatnonzero(plan.moved | plan.resent)
     file_id = np.concatenate([2 * plan.row_day[orig], 2 * plan.row_day[dup], 2 * plan.row_day[late] + 1])
-    key = np.concatenate([
-        rows[orig].astype(float),
-        day_first[plan.row_day[dup]] + plan.dup_pos[dup] * day_count[plan.row_day[dup]],
-        late.astype(float),
-    ])
+    key = np.concatenate(
+        [
+            rows[orig].astype(float),
+            day_first[plan.row_day[dup]] + plan.dup_pos[dup] * day_count[plan.row_day[dup]],
+            late.astype(float),
+        ]
+    )
     line_rows = np.concatenate([orig, dup, late])
     order = np.lexsort((key, file_id))
     return line_rows[order], file_id[order]
 
 
-def _write_files(lake: Lake, tables: MallTables, plan: DirtPlan, data: pa.Buffer, starts: np.ndarray,
-                 files: np.ndarray, result: MallResult) -> None:
+def _write_files(
+    lake: Lake, tables: MallTables, plan: DirtPlan, lines: Rendered, files: np.ndarray, result: MallResult
+) -> None:
     head = header(tables.fmt)
     mid = tables.mall.mall_id
     bounds = np.flatnonzero(np.r_[True, files[1:] != files[:-1], True])
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in pairwise(bounds.tolist()):
         fid = int(files[a])
         day = tables.dates[0] + timedelta(days=int(plan.days[fid // 2]))
         if fid % 2 == 0:
@@ -256,23 +293,39 @@ def _write_files(lake: Lake, tables: MallTables, plan: DirtPlan, data: pa.Buffer
             k = int(plan.late_k[fid // 2])
             folder, name = day + timedelta(days=k), f"{mid}_{day.isoformat()}_late{k}.{tables.fmt}"
             result.late_files.append(name)
-        body = data[int(starts[a]) : int(starts[b])]
         rel = f"{mall_dir(tables.mall)}/date={folder.isoformat()}/{name}"
-        lake.write_bytes(rel, head + body.to_pybytes())
+        lake.write_bytes(rel, lines.body(int(a), int(b), head))
         result.files += 1
         result.rows += int(b - a)
 
 
-def _chunk(ctx: RunContext, pos: int, tables: MallTables, visits: MallVisits, index: int,
-           bounds: tuple[int, int], result: MallResult, guest_sessions: np.ndarray) -> None:
+def _chunk(
+    ctx: RunContext,
+    pos: int,
+    tables: MallTables,
+    visits: MallVisits,
+    index: int,
+    bounds: tuple[int, int],
+    result: MallResult,
+    guest_sessions: np.ndarray,
+) -> None:
     key = ctx.keys[pos]
     seed = ctx.config.seed
     lo, hi = np.searchsorted(visits.day, bounds, side="left")
     if hi <= lo:
         return
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key, SESSION_STREAM, index)))
-    s = build_sessions(rng, tables.mall, tables.layout, ctx.calendars[pos], tables.guests,
-                       visits.guest[lo:hi], visits.day[lo:hi], visits.progress[lo:hi], visits.bad[lo:hi])
+    s = build_sessions(
+        rng,
+        tables.mall,
+        tables.layout,
+        ctx.calendars[pos],
+        tables.guests,
+        visits.guest[lo:hi],
+        visits.day[lo:hi],
+        visits.progress[lo:hi],
+        visits.bad[lo:hi],
+    )
     n = s["day"].size
     if n == 0:
         return
@@ -283,8 +336,9 @@ def _chunk(ctx: RunContext, pos: int, tables: MallTables, visits: MallVisits, in
     else:
         plan = clean_plan(s["day"])
     line_rows, files = _file_entries(plan)
-    data, starts = line_bounds(_render(tables, _slots(s, plan, tables), plan, line_rows))
-    _write_files(ctx.lake, tables, plan, data, starts, files, result)
+    _write_files(
+        ctx.lake, tables, plan, _render(tables, _slots(s, plan, tables), plan, line_rows), files, result
+    )
     result.sessions += n
     result.dirt.update(plan.counts())
 

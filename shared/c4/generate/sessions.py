@@ -42,7 +42,11 @@ def mall_layout(mall: Mall) -> MallLayout:
     share = weight / weight.sum()
     extra = mall.access_points - len(zones)
     counts = 1 + np.floor(share * extra).astype(np.int64)
-    counts[np.argsort(-(share * extra - np.floor(share * extra)), kind="stable")[: mall.access_points - counts.sum()]] += 1
+    counts[
+        np.argsort(-(share * extra - np.floor(share * extra)), kind="stable")[
+            : mall.access_points - counts.sum()
+        ]
+    ] += 1
     return MallLayout(
         zone_median=np.array([P.ZONE_MEDIAN_MIN[z] for z in zones]),
         zone_weight_cum=np.cumsum(share),
@@ -89,9 +93,17 @@ def _segment_offsets(step: np.ndarray, visit_first: np.ndarray, visit_of: np.nda
     return excl - excl[visit_first][visit_of]
 
 
-def build_sessions(rng: np.random.Generator, mall: Mall, layout: MallLayout, cal: MallCalendar,
-                   guests: GuestAttrs, v_guest: np.ndarray, v_day: np.ndarray, v_progress: np.ndarray,
-                   v_bad: np.ndarray) -> dict[str, np.ndarray]:
+def build_sessions(
+    rng: np.random.Generator,
+    mall: Mall,
+    layout: MallLayout,
+    cal: MallCalendar,
+    guests: GuestAttrs,
+    v_guest: np.ndarray,
+    v_day: np.ndarray,
+    v_progress: np.ndarray,
+    v_bad: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Expand visits into zone sessions.
 
     Parameters
@@ -120,8 +132,9 @@ def build_sessions(rng: np.random.Generator, mall: Mall, layout: MallLayout, cal
     visit_first = np.cumsum(k) - k
     n = visit_of.size
     f32 = np.float32
-    zone = np.searchsorted(layout.zone_weight_cum, rng.random(n, dtype=f32) * layout.zone_weight_cum[-1],
-                           side="right")
+    zone = np.searchsorted(
+        layout.zone_weight_cum, rng.random(n, dtype=f32) * layout.zone_weight_cum[-1], side="right"
+    )
     entrance = np.zeros(n, dtype=bool)
     entrance[visit_first] = rng.random(nv, dtype=f32) < P.FIRST_ZONE_ENTRANCE
     zone = np.where(entrance, 0, np.minimum(zone, len(mall.zones) - 1))
@@ -144,7 +157,9 @@ def build_sessions(rng: np.random.Generator, mall: Mall, layout: MallLayout, cal
         + cal.signal_shift[gi_v]
         + np.where(v_bad, P.BAD_EPISODE_SIGNAL_DB, 0.0)
     )
-    signal = v_signal[visit_of] + layout.zone_signal[zone] + P.SIGNAL_NOISE_DB * rng.standard_normal(n, dtype=f32)
+    signal = (
+        v_signal[visit_of] + layout.zone_signal[zone] + P.SIGNAL_NOISE_DB * rng.standard_normal(n, dtype=f32)
+    )
     signal = np.clip(np.rint(signal), *P.SIGNAL_CLIP).astype(np.int64)
     fail_rate = (
         np.asarray(P.FAILED_BASE)[guests.login[vg]]
@@ -156,13 +171,23 @@ def build_sessions(rng: np.random.Generator, mall: Mall, layout: MallLayout, cal
     failed[visit_first] = np.minimum(rng.poisson(fail_rate), FAILED_CAP)
     noise = np.exp(P.BYTES_RATE_SIGMA_SESSION * rng.standard_normal(n, dtype=f32))
     bytes_down = np.rint((end - start) * guests.bytes_rate[g] * noise).astype(np.int64)
-    up_share = P.BYTES_UP_SHARE[0] + (P.BYTES_UP_SHARE[1] - P.BYTES_UP_SHARE[0]) * rng.random(n, dtype=f32) ** 2
+    up_share = (
+        P.BYTES_UP_SHARE[0] + (P.BYTES_UP_SHARE[1] - P.BYTES_UP_SHARE[0]) * rng.random(n, dtype=f32) ** 2
+    )
     bytes_up = np.rint(bytes_down * up_share).astype(np.int64)
     day = v_day[visit_of]
     cols = {
-        "day": day, "start": start, "end": end, "guest": g, "ap": ap, "zone": zone,
-        "dwell": end - start, "bytes_down": bytes_down, "bytes_up": bytes_up,
-        "signal": signal, "failed": failed,
+        "day": day,
+        "start": start,
+        "end": end,
+        "guest": g,
+        "ap": ap,
+        "zone": zone,
+        "dwell": end - start,
+        "bytes_down": bytes_down,
+        "bytes_up": bytes_up,
+        "signal": signal,
+        "failed": failed,
     }
     keep = np.flatnonzero(start <= close - 60)
     order = keep[np.argsort((day[keep] - day[0]) * 86_400 + start[keep], kind="stable")] if n else keep

@@ -19,7 +19,7 @@ from c4.exceptions import C4Error
 from c4.generate import params as P
 from c4.generate.calendar import Grid, MallCalendar, mall_calendar
 from c4.generate.config import add_months
-from c4.generate.guests import NO_DROPOUT, Population, away_matrix
+from c4.generate.guests import Population, away_matrix
 from c4.generate.world import draw_world
 from c4.malls import MALLS_BY_ID
 from c4.storage import Lake
@@ -34,13 +34,15 @@ def _dates(start: date, days: np.ndarray, missing: np.ndarray | None = None) -> 
     return pa.array(values, type=pa.date32(), mask=mask)
 
 
-def _names(names: tuple[str, ...], codes: np.ndarray) -> pa.Array:
-    table = np.asarray([*names, None], dtype=object)
-    return pa.array(table[np.minimum(codes, len(names))], type=pa.string())
+def _names(names: tuple[str, ...] | list[str], codes: np.ndarray) -> pa.Array:
+    """Category names from codes (a code >= len(names) is null), dictionary-encoded."""
+    codes = np.asarray(codes, dtype=np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes >= len(names)), pa.array(list(names)))
 
 
-def truth_table(pop: Population, grid: Grid, visits: np.ndarray, sessions: np.ndarray,
-                meta: dict[str, Any]) -> pa.Table:
+def truth_table(
+    pop: Population, grid: Grid, visits: np.ndarray, sessions: np.ndarray, meta: dict[str, Any]
+) -> pa.Table:
     """The truth table of a population.
 
     Parameters
@@ -60,16 +62,16 @@ def truth_table(pop: Population, grid: Grid, visits: np.ndarray, sessions: np.nd
     """
     from c4.generate.render import format_macs
 
-    mall_ids = np.asarray([m.mall_id for m in pop.malls], dtype=object)
-    countries = np.asarray([m.country for m in pop.malls], dtype=object)
+    mall_ids = [m.mall_id for m in pop.malls]
+    countries = [m.country for m in pop.malls]
     dropout = pop["dropout"].astype(np.int64)
     gone = dropout >= grid.hi
     bad = pop["bad_day"].astype(np.int64)
     cols: dict[str, pa.Array] = {
         "mac": format_macs(pop["mac"]),
-        "home_mall": pa.array(mall_ids[pop["home"]], type=pa.string()),
-        "country": pa.array(countries[pop["home"]], type=pa.string()),
-        "first_mall": pa.array(mall_ids[pop["first_mall"]], type=pa.string()),
+        "home_mall": _names(mall_ids, pop["home"]),
+        "country": _names(countries, pop["home"]),
+        "first_mall": _names(mall_ids, pop["first_mall"]),
         "device_os": _names(P.OS_NAMES, pop["os"]),
         "login_method": _names(P.LOGIN_NAMES, pop["login"]),
         "age_band": _names(P.AGE_NAMES, pop["age"]),
@@ -97,7 +99,8 @@ def truth_table(pop: Population, grid: Grid, visits: np.ndarray, sessions: np.nd
 def write_truth(lake: Lake, table: pa.Table) -> str:
     """Write the truth table (zstd Parquet) to ``truth/guests.parquet``."""
     buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
+    strings = [f.name for f in table.schema if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)]
+    pq.write_table(table, buf, compression="zstd", compression_level=1, use_dictionary=strings)
     return lake.write_bytes(TRUTH_PATH, buf.getvalue())
 
 
@@ -123,7 +126,10 @@ def load_truth(lake: Lake) -> pd.DataFrame:
         raise C4Error(f"no truth table at {lake.uri_of(TRUTH_PATH)}: run c4 generate first")
     table = pq.read_table(io.BytesIO(lake.read_bytes(TRUTH_PATH)))
     meta = json.loads((table.schema.metadata or {}).get(META_KEY, b"{}"))
-    df = table.to_pandas()
+    plain = pa.schema(
+        [pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f for f in table.schema]
+    )
+    df = table.cast(plain).to_pandas()
     df.attrs["c4_generator"] = meta
     return df
 
@@ -135,8 +141,14 @@ def _days(values: pd.Series, start: date) -> tuple[np.ndarray, np.ndarray]:
     return days, missing
 
 
-def _ramp_integral(cal: MallCalendar, first: np.ndarray, last: np.ndarray, dropout: np.ndarray,
-                   span: np.ndarray, floor: np.ndarray) -> np.ndarray:
+def _ramp_integral(
+    cal: MallCalendar,
+    first: np.ndarray,
+    last: np.ndarray,
+    dropout: np.ndarray,
+    span: np.ndarray,
+    floor: np.ndarray,
+) -> np.ndarray:
     """``sum(visit[d] * ramp(d) for d in first..last)`` per guest (inclusive bounds)."""
     lo = cal.grid.lo
     s0 = cal.visit_cum
@@ -146,7 +158,9 @@ def _ramp_integral(cal: MallCalendar, first: np.ndarray, last: np.ndarray, dropo
 
     def total(cum: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ok = b >= a
-        return np.where(ok, cum[np.clip(b + 1 - lo, 0, cum.size - 1)] - cum[np.clip(a - lo, 0, cum.size - 1)], 0.0)
+        return np.where(
+            ok, cum[np.clip(b + 1 - lo, 0, cum.size - 1)] - cum[np.clip(a - lo, 0, cum.size - 1)], 0.0
+        )
 
     has_ramp = span > 0
     ramp_from = np.where(has_ramp, dropout - span, np.iinfo(np.int64).max // 4)
@@ -225,4 +239,3 @@ def window_end(meta: dict[str, Any]) -> date:
     """First day after the generated window."""
     start = date.fromisoformat(meta["start"])
     return add_months(start, int(meta["months"]))
-

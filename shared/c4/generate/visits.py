@@ -58,7 +58,9 @@ def visit_share(pop: Population, mall_pos: int) -> np.ndarray:
     return np.where(home == mall_pos, 1.0 - away, away * pop.away_matrix[home, mall_pos])
 
 
-def ramp(day: np.ndarray, dropout: np.ndarray, span: np.ndarray, floor: np.ndarray) -> np.ndarray:
+def ramp(
+    day: np.ndarray, dropout: np.ndarray, span: np.ndarray, floor: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Disengagement progress and visit-rate multiplier on ``day``.
 
     Returns
@@ -111,12 +113,15 @@ def mall_visits(pop: Population, mall_pos: int, cal: MallCalendar, seed: int, ma
     _, mult = ramp(day, dropout[g], pop["disengage_days"][guests][g], pop["disengage_floor"][guests][g])
     keep = rng.random(g.size) < mult
     g, day = g[keep], day[keep]
-    newcomers = np.flatnonzero((pop["first_mall"][guests] == mall_pos) & (arrival >= 0) & (arrival < grid.n_days))
+    newcomers = np.flatnonzero(
+        (pop["first_mall"][guests] == mall_pos) & (arrival >= 0) & (arrival < grid.n_days)
+    )
     g = np.concatenate([g, newcomers])
     day = np.concatenate([day, arrival[newcomers]])
     key = np.unique(day.astype(np.int64) * (guests.size + 1) + g)
     day, g = key // (guests.size + 1), key % (guests.size + 1)
     progress, _ = ramp(day, dropout[g], pop["disengage_days"][guests][g], pop["disengage_floor"][guests][g])
     bad = day >= pop["bad_day"][guests][g]
-    return MallVisits(guests=guests, guest=g.astype(np.int64), day=day.astype(np.int64),
-                      progress=progress, bad=bad)
+    return MallVisits(
+        guests=guests, guest=g.astype(np.int64), day=day.astype(np.int64), progress=progress, bad=bad
+    )

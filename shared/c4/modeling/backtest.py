@@ -13,6 +13,7 @@ against the baselines.
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ from c4.modeling.config import TrainConfig
 from c4.modeling.evaluation import evaluate_baselines, profit_arrays
 from c4.modeling.fitting import FitOutcome, Progress, fit_and_evaluate
 from c4.modeling.metrics import binary_metrics
+from c4.modeling.splits import plan_time_split
 from c4.storage import Lake
 
 logger = logging.getLogger(__name__)
@@ -203,7 +205,7 @@ def backtest(
         Too little history before the as-of date for the out-of-time chain.
     """
     say = progress or (lambda _m: None)
-    config = replace(config or TrainConfig(), trials=trials)
+    config = replace(config or TrainConfig(), trials=trials, importance=False)
     curated, counts = _curate(sessions_file, mapping)
     local = pc.cast(curated.column("local_date"), pa.date32())
     past_mask = pc.less_equal(local, pa.scalar(as_of, pa.date32()))
@@ -213,12 +215,14 @@ def backtest(
     counts.update(rows_until_as_of=past.num_rows, rows_after_as_of=future.num_rows)
     first_day = pc.min(pc.cast(past.column("local_date"), pa.date32())).as_py()
     dates = training_dates(first_day, as_of, horizon_days)
-    if len(dates) < 3:
+    try:
+        plan_time_split(dates, horizon_days)
+    except ModelError as exc:
+        span = horizon_days + 2 * STEP_DAYS * math.ceil(horizon_days / STEP_DAYS) + MIN_HISTORY_DAYS
         raise ModelError(
             f"the file starts {first_day}: a {horizon_days}-day backtest at {as_of} needs sessions from at "
-            f"least {as_of - timedelta(days=3 * horizon_days + MIN_HISTORY_DAYS)} (fit, calibration and "
-            "holdout dates each a horizon apart)"
-        )
+            f"least {as_of - timedelta(days=span)} (fit, calibration and holdout dates each a horizon apart)"
+        ) from exc
     tmp = Path(tempfile.mkdtemp(prefix="c4-backtest-", dir=work_dir))
     try:
         lake = _write_lake(tmp, past)

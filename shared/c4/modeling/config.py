@@ -127,11 +127,13 @@ class TrainConfig:
         because OpenMP busy-waits badly on a shared 2-core machine.
     timeout_seconds : float, optional
         Optional wall-clock cap on tuning (makes runs machine-dependent; off by default).
+    importance : bool
+        Compute permutation importance on the holdout (for the card and report).
     """
 
-    trials: int = 24
+    trials: int = 16
     families: tuple[str, ...] = FAMILIES
-    max_tune_rows: int = 40_000
+    max_tune_rows: int = 25_000
     random_state: int = 7
     min_recall: float | None = None
     profit_params: Mapping[str, ProfitParams] = field(default_factory=lambda: dict(DEFAULT_PROFIT_PARAMS))
@@ -139,6 +141,7 @@ class TrainConfig:
     n_jobs: int = 2
     threads: int = 1
     timeout_seconds: float | None = None
+    importance: bool = True
 
     def __post_init__(self) -> None:
         bad = [f for f in self.families if f not in FAMILIES]

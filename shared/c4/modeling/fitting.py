@@ -27,7 +27,7 @@ from c4.modeling.calibration import CalibrationChoice, choose_calibration
 from c4.modeling.candidates import FAMILY_LABELS, build_pipeline
 from c4.modeling.config import TrainConfig
 from c4.modeling.evaluation import evaluate_baselines, importance_table, profit_arrays, row_countries
-from c4.modeling.metrics import binary_metrics
+from c4.modeling.metrics import auc_difference_ci, binary_metrics
 from c4.modeling.model import MEDIUM_FLOOR_FACTOR, ChurnModel, FeatureInfo
 from c4.modeling.reasons import reference_values
 from c4.modeling.splits import TimePlan, check_plan, plan_time_split
@@ -262,8 +262,17 @@ def _fit_and_evaluate(
             - base_metrics[best_baseline].get("expected_profit", 0.0),
         }
     )
-    say("permutation importance on the holdout")
-    importance = importance_table(chosen.model, hold_df, y_hold, features, random_state=config.random_state)
+    if margin is not None:
+        raw_best = next(b for b in baselines if b.name == best_baseline).score(hold_df)
+        margin["roc_auc_ci95"] = list(
+            auc_difference_ci(y_hold, holdout_proba[best], raw_best, seed=config.random_state)
+        )
+    importance: list[dict[str, float | str]] = []
+    if config.importance:
+        say("permutation importance on the holdout")
+        importance = importance_table(
+            chosen.model, hold_df, y_hold, features, random_state=config.random_state
+        )
 
     refs = reference_values(fit_df, numeric, categorical)
     card: dict[str, Any] = {

@@ -131,3 +131,20 @@ def binary_metrics(
             out["expected_profit"] = profit
             out["expected_profit_per_guest"] = profit / max(len(y), 1)
     return out
+
+
+def auc_difference_ci(
+    y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, *, n_boot: int = 200, seed: int = 0
+) -> tuple[float, float]:
+    """95% paired-bootstrap interval of ``ROC-AUC(p_a) - ROC-AUC(p_b)`` on the same rows."""
+    y = np.asarray(y, dtype=int)
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), size=len(y))
+        if 0 < y[idx].sum() < len(idx):
+            diffs.append(roc_auc_score(y[idx], p_a[idx]) - roc_auc_score(y[idx], p_b[idx]))
+    if not diffs:
+        return float("nan"), float("nan")
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return float(lo), float(hi)

@@ -71,6 +71,7 @@ def _table(card: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "name": "Oracle (generator truth, ceiling)",
                 "champion": False,
+                **dict.fromkeys(_TABLE_KEYS),
                 "roc_auc": oracle["roc_auc"],
                 "brier": oracle.get("brier"),
             }

@@ -116,11 +116,6 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return buf.getvalue()
 
 
-def valid(n: int, start: int = 0) -> list[dict[str, object]]:
-    """``n`` valid rows of distinct guests."""
-    return [row(start + i) for i in range(n)]
-
-
 def _zip(data: bytes) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -148,80 +143,90 @@ def _typed_parquet(n: int, *, wrong: bool) -> bytes:
 
 
 def cases() -> list[Case]:
-    """The corpus: more than twenty kinds of bad file, plus tricky files that are fine."""
-    good = csv_bytes(valid(5))
-    mixed = valid(6) + [
-        row(50, session_start="ayer a las 6"),
-        row(51, customer_id=""),
-        row(52, dwell_minutes="-3"),
-    ]
+    """The corpus: more than twenty kinds of bad file, plus tricky files that are fine.
+
+    Every row of the corpus is a different session of a different guest (a running counter),
+    so the files can be scored one after the other in one lake without being duplicates of
+    each other.
+    """
+    counter = iter(range(10_000))
+
+    def r(**overrides: object) -> dict[str, object]:
+        return row(next(counter), **overrides)
+
+    def v(n: int) -> list[dict[str, object]]:
+        return [r() for _ in range(n)]
+
+    good = csv_bytes(v(5))
+    mixed = v(6) + [r(session_start="ayer a las 6"), r(customer_id=""), r(dwell_minutes="-3")]
     mixed_bytes = csv_bytes(mixed) + b"this line,is,broken\n"
     header = ",".join(COLUMNS).encode()
+    dup = v(3)
     return [
         # -- unreadable files: quarantined whole, acknowledged, nothing scored ------------------
         Case("empty", "empty.csv", b"", "unreadable"),
         Case("whitespace_only", "blank.csv", b"\n  \n\n", "unreadable"),
         Case("header_only", "header_only.csv", header + b"\n", "unreadable"),
         Case("wrong_encoding_latin1", "latin1.csv",
-             csv_bytes(valid(3) + [row(3, zone="Ñuñoa café")], encoding="latin-1"), "unreadable"),
+             csv_bytes(v(3) + [r(zone="Ñuñoa café")], encoding="latin-1"), "unreadable"),
         Case("binary", "binary.csv", bytes(range(256)) * 8, "unreadable"),
         Case("gzip", "sessions.csv", gzip.compress(good), "unreadable"),
         Case("zip_archive", "sessions_zip.csv", _zip(good), "unreadable"),
         Case("missing_required_columns", "no_guest.csv",
-             csv_bytes(valid(3), columns=tuple(c for c in COLUMNS if c != "customer_id")), "unreadable"),
+             csv_bytes(v(3), columns=tuple(c for c in COLUMNS if c != "customer_id")), "unreadable"),
         Case("duplicate_column_names", "dup_cols.csv",
              b"customer_id,session_start,customer_id\n" + f"{mac(1)},{DAY}T10:00:00-04:00,x\n".encode(),
              "unreadable"),
-        Case("json_array_document", "array.json", json.dumps(valid(2)).encode(), "unreadable"),
+        Case("json_array_document", "array.json", json.dumps(v(2)).encode(), "unreadable"),
         Case("parquet_corrupt", "corrupt.parquet", b"PAR1" + b"\x00garbage" * 50 + b"PAR1", "unreadable"),
         Case("parquet_no_rows", "empty.parquet",
              parquet_bytes(pa.table({"customer_id": pa.array([], pa.string()),
                                      "session_start": pa.array([], pa.string())})), "unreadable"),
         # -- readable files with bad rows: each row scored or quarantined with a reason ----------
         Case("wrong_delimiter_rows", "wrong_delim.csv",
-             header + b"\n" + b"".join(";".join(str(v) for v in r.values()).encode() + b"\n" for r in valid(4)),
+             header + b"\n" + b"".join(";".join(str(y) for y in x.values()).encode() + b"\n" for x in v(4)),
              "ok", 0, {"malformed": 4}),
         Case("bad_timestamps", "bad_ts.csv",
-             csv_bytes(valid(2) + [row(10, session_start="31/05/2025 18:00"),
-                                   row(11, session_start="2025-13-45T10:00:00-04:00"),
-                                   row(12, session_end="not a time")]),
+             csv_bytes(v(2) + [r(session_start="31/05/2025 18:00"),
+                               r(session_start="2025-13-45T10:00:00-04:00"),
+                               r(session_end="not a time")]),
              "ok", 2, {"bad_timestamp": 3}),
         Case("future_dates", "future.csv",
-             csv_bytes(valid(2) + [row(20, session_start="2025-08-01T10:00:00-04:00",
-                                       session_end="2025-08-01T10:10:00-04:00")]),
+             csv_bytes(v(2) + [r(session_start="2025-08-01T10:00:00-04:00",
+                               session_end="2025-08-01T10:10:00-04:00")]),
              "ok", 2, {"future_timestamp": 1}),
-        Case("negative_dwell", "neg_dwell.csv", csv_bytes(valid(3) + [row(30, dwell_minutes="-12")]),
+        Case("negative_dwell", "neg_dwell.csv", csv_bytes(v(3) + [r(dwell_minutes="-12")]),
              "ok", 3, {"bad_value": 1}),
         Case("end_before_start", "end_first.csv",
-             csv_bytes(valid(2) + [row(31, session_end=f"{DAY}T17:00:00{OFFSET}")]), "ok", 2, {"bad_value": 1}),
-        Case("signal_out_of_range", "signal.csv", csv_bytes(valid(2) + [row(32, signal_dbm="17")]),
+             csv_bytes(v(2) + [r(session_end=f"{DAY}T17:00:00{OFFSET}")]), "ok", 2, {"bad_value": 1}),
+        Case("signal_out_of_range", "signal.csv", csv_bytes(v(2) + [r(signal_dbm="17")]),
              "ok", 2, {"bad_value": 1}),
-        Case("duplicate_rows", "dups.csv", csv_bytes(valid(3) + [row(1), row(2)]), "ok", 3, {"duplicate": 2}),
-        Case("huge_line", "huge.csv", csv_bytes(valid(3) + [row(40, zone="x" * 3_000_000)]),
+        Case("duplicate_rows", "dups.csv", csv_bytes(dup + dup[1:]), "ok", 3, {"duplicate": 2}),
+        Case("huge_line", "huge.csv", csv_bytes(v(3) + [r(zone="x" * 3_000_000)]),
              "ok", 3, {"malformed": 1}),
         Case("missing_customer_in_every_row", "no_ids.csv",
-             csv_bytes([row(i, customer_id="") for i in range(3)]), "ok", 0, {"missing_required": 3}),
-        Case("unknown_mall", "unknown_mall.csv", csv_bytes(valid(2) + [row(41, mall_id="XX99")]),
+             csv_bytes([r(customer_id="") for _ in range(3)]), "ok", 0, {"missing_required": 3}),
+        Case("unknown_mall", "unknown_mall.csv", csv_bytes(v(2) + [r(mall_id="XX99")]),
              "ok", 2, {"unknown_mall": 1}),
         Case("mixed_valid_invalid", "mixed.csv", mixed_bytes, "ok", 6,
              {"bad_timestamp": 1, "missing_required": 1, "bad_value": 1, "malformed": 1}),
         Case("jsonl_broken_lines", "broken.jsonl",
-             jsonl_bytes(valid(4)) + b'{"customer_id": "a4:5e:60:00:00:09", "session_start"\n' + b"not json\n",
+             jsonl_bytes(v(4)) + b'{"customer_id": "a4:5e:60:00:00:09", "session_start"\n' + b"not json\n",
              "ok", 4, {"malformed": 2}),
         Case("parquet_wrong_types", "wrong_types.parquet", _typed_parquet(3, wrong=True),
              "ok", 0, {"bad_timestamp": 3}),
         # -- tricky but fine: every row scored ---------------------------------------------------
         Case("formula_injection_text", "formulas.csv",
-             csv_bytes([row(60, zone=HOSTILE, device_os="+cmd|' /C calc'!A0", login_method="@SUM(1+1)*cmd"),
-                        row(61, zone="-2+3", ap_id="=1+1")]),
+             csv_bytes([r(zone=HOSTILE, device_os="+cmd|' /C calc'!A0", login_method="@SUM(1+1)*cmd"),
+                        r(zone="-2+3", ap_id="=1+1")]),
              "ok", 2),
-        Case("utf8_bom", "bom.csv", csv_bytes(valid(3), bom=True), "ok", 3),
-        Case("crlf_line_endings", "crlf.csv", csv_bytes(valid(3), newline="\r\n"), "ok", 3),
-        Case("semicolon_delimiter", "semicolon.csv", csv_bytes(valid(3), delim=";"), "ok", 3),
+        Case("utf8_bom", "bom.csv", csv_bytes(v(3), bom=True), "ok", 3),
+        Case("crlf_line_endings", "crlf.csv", csv_bytes(v(3), newline="\r\n"), "ok", 3),
+        Case("semicolon_delimiter", "semicolon.csv", csv_bytes(v(3), delim=";"), "ok", 3),
         Case("only_two_columns", "two_cols.csv",
-             csv_bytes(valid(3), columns=("customer_id", "session_start")), "ok", 3),
+             csv_bytes(v(3), columns=("customer_id", "session_start")), "ok", 3),
         Case("date_only_timestamps", "dates.csv",
-             csv_bytes([row(70, session_start=DAY, session_end=None), row(71, session_start=DAY, session_end=None)]),
+             csv_bytes([r(session_start=DAY, session_end=None), r(session_start=DAY, session_end=None)]),
              "ok", 2),
         Case("parquet_typed", "typed.parquet", _typed_parquet(3, wrong=False), "ok", 3),
     ]

@@ -1,4 +1,5 @@
--- Rejected rows for the quarantine: the original values, reason_code and reason.
+-- Rejected rows for the quarantine: the original values (for duplicates, the trimmed values),
+-- reason_code and reason.
 -- Inputs: validated, duplicates, batch_files.
 SELECT
     v.source_file,
@@ -10,20 +11,20 @@ SELECT
         ELSE 'same session_id and content as a row already curated'
     END AS reason,
     v.raw_line,
-    v.session_id,
-    v.customer_id,
-    v.mall_id,
-    v.zone,
-    v.ap_id,
-    v.session_start,
-    v.session_end,
-    v.dwell_minutes,
-    v.bytes_down,
-    v.bytes_up,
-    v.device_os,
-    v.login_method,
-    v.signal_dbm,
-    v.failed_logins,
+    CASE WHEN v.reason_code IS NULL THEN v.t_session_id ELSE v.session_id END AS session_id,
+    CASE WHEN v.reason_code IS NULL THEN v.t_customer_id ELSE v.customer_id END AS customer_id,
+    CASE WHEN v.reason_code IS NULL THEN v.t_mall_id ELSE v.mall_id END AS mall_id,
+    CASE WHEN v.reason_code IS NULL THEN v.t_zone ELSE v.zone END AS zone,
+    CASE WHEN v.reason_code IS NULL THEN v.t_ap_id ELSE v.ap_id END AS ap_id,
+    CASE WHEN v.reason_code IS NULL THEN v.t_start ELSE v.session_start END AS session_start,
+    CASE WHEN v.reason_code IS NULL THEN v.t_end ELSE v.session_end END AS session_end,
+    CASE WHEN v.reason_code IS NULL THEN v.t_dwell ELSE v.dwell_minutes END AS dwell_minutes,
+    CASE WHEN v.reason_code IS NULL THEN v.t_bytes_down ELSE v.bytes_down END AS bytes_down,
+    CASE WHEN v.reason_code IS NULL THEN v.t_bytes_up ELSE v.bytes_up END AS bytes_up,
+    CASE WHEN v.reason_code IS NULL THEN v.t_device_os ELSE v.device_os END AS device_os,
+    CASE WHEN v.reason_code IS NULL THEN v.t_login_method ELSE v.login_method END AS login_method,
+    CASE WHEN v.reason_code IS NULL THEN v.t_signal ELSE v.signal_dbm END AS signal_dbm,
+    CASE WHEN v.reason_code IS NULL THEN v.t_failed ELSE v.failed_logins END AS failed_logins,
     {{ingested_at}} AS rejected_at,
     f.fid AS _fid
 FROM validated AS v

@@ -156,24 +156,26 @@ checked AS (
     FROM local_time AS l
 )
 
+-- Original values are kept for rejected rows only (the quarantine); accepted rows need the
+-- trimmed ones.
 SELECT
     c.source_file,
     c.line_no,
     c.raw_line,
-    c.session_id,
-    c.customer_id,
-    c.mall_id,
-    c.zone,
-    c.ap_id,
-    c.session_start,
-    c.session_end,
-    c.dwell_minutes,
-    c.bytes_down,
-    c.bytes_up,
-    c.device_os,
-    c.login_method,
-    c.signal_dbm,
-    c.failed_logins,
+    CASE WHEN c.reason_code IS NOT NULL THEN c.session_id END AS session_id,
+    CASE WHEN c.reason_code IS NOT NULL THEN c.customer_id END AS customer_id,
+    CASE WHEN c.reason_code IS NOT NULL THEN c.mall_id END AS mall_id,
+    CASE WHEN c.reason_code IS NOT NULL THEN c.zone END AS zone,
+    CASE WHEN c.reason_code IS NOT NULL THEN c.ap_id END AS ap_id,
+    CASE WHEN c.reason_code IS NOT NULL THEN c.session_start END AS session_start,
+    CASE WHEN c.reason_code IS NOT NULL THEN c.session_end END AS session_end,
+    CASE WHEN c.reason_code IS NOT NULL THEN c.dwell_minutes END AS dwell_minutes,
+    CASE WHEN c.reason_code IS NOT NULL THEN c.bytes_down END AS bytes_down,
+    CASE WHEN c.reason_code IS NOT NULL THEN c.bytes_up END AS bytes_up,
+    CASE WHEN c.reason_code IS NOT NULL THEN c.device_os END AS device_os,
+    CASE WHEN c.reason_code IS NOT NULL THEN c.login_method END AS login_method,
+    CASE WHEN c.reason_code IS NOT NULL THEN c.signal_dbm END AS signal_dbm,
+    CASE WHEN c.reason_code IS NOT NULL THEN c.failed_logins END AS failed_logins,
     c.reason_code,
     CASE c.reason_code
         WHEN 'malformed' THEN 'cannot parse the line: ' || c.parse_error

@@ -2,18 +2,26 @@
 -- 30 minutes after every earlier session of that day has ended starts a new visit.
 -- visit_id = md5(customer_id | mall_id | local_date | first session_id of the visit).
 -- Computed over the new rows and the rows already curated in the affected dt partitions.
--- Inputs: accepted, existing.
+-- Output: every row (new and already curated) with all curated columns and its visit_id.
+-- Inputs: accepted, existing, batch_files.
 WITH all_rows AS (
     SELECT
-        session_id, customer_id, mall_id, local_date, session_start, session_end, source_file,
-        line_no, CAST(NULL AS BIGINT) AS rk
-    FROM accepted
+        a.session_id, a.customer_id, a.mall_id, a.zone, a.session_start, a.session_end,
+        a.local_date, a.local_hour, a.dwell_minutes, a.bytes_down, a.bytes_up,
+        a.device_os, a.login_method, a.signal_dbm, a.failed_logins,
+        a.source_file, a.line_no, {{ingested_at}} AS ingested_at, CAST(a.local_date AS VARCHAR) AS dt,
+        f.fkey AS _key, TRUE AS _is_new, CAST(NULL AS VARCHAR) AS old_visit_id, CAST(NULL AS BIGINT) AS rk
+    FROM accepted AS a
+    JOIN batch_files AS f ON f.source_file = a.source_file
     UNION ALL
     SELECT
-        session_id, customer_id, mall_id, local_date, session_start, session_end, source_file,
-        CAST(NULL AS BIGINT) AS line_no, _rk AS rk
-    FROM existing
-    WHERE NOT _excluded
+        e.session_id, e.customer_id, e.mall_id, e.zone, e.session_start, e.session_end,
+        e.local_date, e.local_hour, e.dwell_minutes, e.bytes_down, e.bytes_up,
+        e.device_os, e.login_method, e.signal_dbm, e.failed_logins,
+        e.source_file, CAST(NULL AS BIGINT) AS line_no, e.ingested_at, e.dt, e._key, FALSE AS _is_new,
+        e.visit_id AS old_visit_id, e._rk AS rk
+    FROM existing AS e
+    WHERE NOT e._excluded
 ),
 
 ordered AS (
@@ -36,32 +44,22 @@ flagged AS (
     FROM ordered AS o
 ),
 
-numbered AS (
+firsts AS (
+    -- the id of the session that started the current visit: the last visit start so far
     SELECT
         f.*,
-        SUM(f.starts_visit) OVER (
+        LAST_VALUE(CASE WHEN f.starts_visit = 1 THEN f.session_id END IGNORE NULLS) OVER (
             PARTITION BY f.customer_id, f.mall_id, f.local_date
             ORDER BY f.session_start, f.session_id, f.source_file, f.line_no, f.rk
             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-        ) AS visit_no
-    FROM flagged AS f
-),
-
-firsts AS (
-    SELECT
-        n.*,
-        FIRST_VALUE(n.session_id) OVER (
-            PARTITION BY n.customer_id, n.mall_id, n.local_date, n.visit_no
-            ORDER BY n.session_start, n.session_id, n.source_file, n.line_no, n.rk
-            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS first_session
-    FROM numbered AS n
+    FROM flagged AS f
 )
 
 SELECT
-    source_file,
-    line_no,
-    rk,
+    session_id, customer_id, mall_id, zone, session_start, session_end, local_date, local_hour,
+    dwell_minutes, bytes_down, bytes_up, device_os, login_method, signal_dbm, failed_logins,
     MD5(CONCAT_WS('|', customer_id, COALESCE(mall_id, ''), CAST(local_date AS VARCHAR), first_session))
-        AS visit_id
+        AS visit_id,
+    source_file, ingested_at, dt, _key, _is_new, old_visit_id
 FROM firsts

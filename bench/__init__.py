@@ -1,0 +1,1 @@
+"""Benchmarks (run on demand; results are written next to them)."""
