@@ -70,7 +70,8 @@ def _clean(lake_dir: Path) -> None:
 
 
 def _run_child(lake_dir: Path) -> tuple[dict, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, str(lake_dir), KEY],
         capture_output=True,
@@ -78,9 +79,11 @@ def _run_child(lake_dir: Path) -> tuple[dict, float]:
         check=True,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result, max(peak_kb, before) / 1024 / 1024
+    # CPU seconds do not depend on how many other processes share the machine; wall time does.
+    result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime - cpu_before, 1)
+    return result, max(usage.ru_maxrss, before) / 1024 / 1024
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -124,6 +127,7 @@ def main(argv: list[str] | None = None) -> dict:
         ("rows accepted / rejected", f"{results['rows_accepted']:,} / {results['rows_rejected']:,}"),
         ("ELT wall time", f"{results['wall_seconds']:.1f} s (target < {TARGET_SECONDS:.0f} s)"),
         ("throughput", f"{results['rows_per_second']:,} rows/s"),
+        ("CPU time (user + sys)", f"{results['cpu_seconds']:.0f} s"),
         ("peak RSS", f"{results['peak_rss_gb']:.2f} GB (target < {TARGET_RSS_GB:.0f} GB)"),
         ("cores / 1-min load", f"{results['cpus']} / {results['load_average_1m']}"),
     ]

@@ -80,20 +80,25 @@ def _child(spec: str) -> None:
     print(json.dumps({k: v for k, v in asdict(summary).items() if k != "per_mall"}))
 
 
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
+def _tree_memory(proc: psutil.Process) -> tuple[int, int]:
+    """Resident memory of a process tree: sum of RSS (counts pages shared by forked workers
+    once per process) and sum of PSS (shared pages split between the processes: the real total)."""
+    rss = pss = 0
     for p in [proc, *proc.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
+            info = p.memory_full_info()
+            rss += info.rss
+            pss += getattr(info, "pss", info.rss)
+    return rss, pss
 
 
 def measure_generation(customers: int, workers: int | None, parent: str | None) -> dict[str, Any]:
     """Generate in a child process; wall time, peak tree RSS, summary."""
     lake = _scratch(parent)
     spec = json.dumps({"customers": customers, "workers": workers, "lake": str(lake)})
-    peak = 0
+    peak = peak_pss = 0
     done = threading.Event()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.bench_generate", "--child", spec],
@@ -104,13 +109,14 @@ def measure_generation(customers: int, workers: int | None, parent: str | None) 
     ps = psutil.Process(proc.pid)
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.is_set():
             try:
-                peak = max(peak, _tree_rss(ps))
+                rss, pss = _tree_memory(ps)
             except psutil.Error:
                 break
-            time.sleep(0.05)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
+            time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -118,6 +124,7 @@ def measure_generation(customers: int, workers: int | None, parent: str | None) 
     seconds = time.perf_counter() - t0
     done.set()
     sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
         raise SystemExit(f"generation failed with exit code {proc.returncode}")
     summary = json.loads(out.strip().splitlines()[-1])
@@ -125,8 +132,10 @@ def measure_generation(customers: int, workers: int | None, parent: str | None) 
     shutil.rmtree(lake, ignore_errors=True)
     return {
         "seconds": seconds,
+        "cpu_seconds": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
         "peak_tree_rss_mb": peak / 2**20,
-        "max_process_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "peak_tree_pss_mb": peak_pss / 2**20,
+        "max_process_rss_mb": after.ru_maxrss / 1024,
         "bytes_written": size,
         "lake_dir": str(lake.parent),
         "summary": summary,
@@ -316,12 +325,13 @@ def report(results: dict[str, Any]) -> str:
     rows = g["summary"]["rows"]
     gen_rate = rows / g["seconds"]
     lines = [
-        "| generator | rows | seconds | rows/s | peak MB (tree) | speed ratio |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| generator | rows | seconds | rows/s | CPU s | peak MB (PSS / RSS sum) | speed ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
         f"| c4.generate ({results['workers']} workers) | {rows:,} | {g['seconds']:.1f} | {gen_rate:,.0f} | "
-        f"{g['peak_tree_rss_mb']:,.0f} | {gen_rate / f['rows_per_s']:,.0f}x |",
+        f"{g['cpu_seconds']:.1f} | {g['peak_tree_pss_mb']:,.0f} / {g['peak_tree_rss_mb']:,.0f} | "
+        f"{gen_rate / f['rows_per_s']:,.0f}x |",
         f"| Faker row loop (measured {f['rows']:,} rows) | {rows:,} (extrapolated) | "
-        f"{rows / f['rows_per_s']:,.0f} | {f['rows_per_s']:,.0f} | - | 1x |",
+        f"{rows / f['rows_per_s']:,.0f} | {f['rows_per_s']:,.0f} | - | - | 1x |",
     ]
     return "\n".join(lines)
 

@@ -95,8 +95,10 @@ def session_file(path: Path, *, n_sessions: int, day: str, known: list[str], see
     rng = np.random.default_rng(seed)
     malls = MALLS[:4]
     n_guests = n_sessions // 5
-    guests = known[:n_guests] + [f"b2:{(i >> 16) & 255:02x}:{(i >> 8) & 255:02x}:{i & 255:02x}:00:{seed:02x}"
-                                 for i in range(max(0, n_guests - len(known)))]
+    guests = known[:n_guests] + [
+        f"b2:{(i >> 16) & 255:02x}:{(i >> 8) & 255:02x}:{i & 255:02x}:00:{seed:02x}"
+        for i in range(max(0, n_guests - len(known)))
+    ]
     g = rng.integers(0, len(guests), n_sessions)
     mall = rng.integers(0, len(malls), n_sessions)
     hour = rng.integers(10, 22, n_sessions)
@@ -104,15 +106,19 @@ def session_file(path: Path, *, n_sessions: int, day: str, known: list[str], see
     dwell = np.round(np.exp(rng.normal(np.log(9), 1.0, n_sessions)), 2)
     offsets = {"CL": "-04:00", "PE": "-05:00", "CO": "-05:00"}
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write("session_id,customer_id,mall_id,zone,ap_id,session_start,dwell_minutes,bytes_down,bytes_up,"
-                 "device_os,login_method,signal_dbm,failed_logins\n")
+        fh.write(
+            "session_id,customer_id,mall_id,zone,ap_id,session_start,dwell_minutes,bytes_down,bytes_up,"
+            "device_os,login_method,signal_dbm,failed_logins\n"
+        )
         for i in range(n_sessions):
             m = malls[mall[i]]
             zone = m.zones[i % len(m.zones)]
-            fh.write(f"bench-{seed}-{i},{guests[g[i]]},{m.mall_id},{zone},{m.mall_id}-AP{i % 40:02d},"
-                     f"{day}T{hour[i]:02d}:{minute[i]:02d}:00{offsets[m.country]},{dwell[i]},"
-                     f"{int(dwell[i] * 400_000)},{int(dwell[i] * 40_000)},android,social,"
-                     f"{-55 - (i % 25)},{i % 3 // 2}\n")
+            fh.write(
+                f"bench-{seed}-{i},{guests[g[i]]},{m.mall_id},{zone},{m.mall_id}-AP{i % 40:02d},"
+                f"{day}T{hour[i]:02d}:{minute[i]:02d}:00{offsets[m.country]},{dwell[i]},"
+                f"{int(dwell[i] * 400_000)},{int(dwell[i] * 40_000)},android,social,"
+                f"{-55 - (i % 25)},{i % 3 // 2}\n"
+            )
     return n_sessions
 
 
@@ -130,32 +136,64 @@ def start_moto() -> tuple[Any, str]:
 
 def aws_env(endpoint: str) -> dict[str, str]:
     return {
-        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint, "C4_S3_ENDPOINT_URL": endpoint,
-        "C4_LAKE": f"s3://{BUCKET}/{PREFIX}", "C4_PSEUDONYM_KEY": KEY, "C4_STAGE": "bench",
-        "POWERTOOLS_SERVICE_NAME": "c4-scoring", "POWERTOOLS_METRICS_NAMESPACE": "C4",
-        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "C4_S3_ENDPOINT_URL": endpoint,
+        "C4_LAKE": f"s3://{BUCKET}/{PREFIX}",
+        "C4_PSEUDONYM_KEY": KEY,
+        "C4_STAGE": "bench",
+        "POWERTOOLS_SERVICE_NAME": "c4-scoring",
+        "POWERTOOLS_METRICS_NAMESPACE": "C4",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
 
 
 def copy_lake_to_s3(lake_dir: Path) -> None:
     import pyarrow.fs as pafs
-
     from c4.settings import Settings
     from c4.storage import open_lake
 
     lake = open_lake(Settings.from_env())
     for zone in ("curated", "models", "manifests"):
-        pafs.copy_files(str(lake_dir / zone), lake.path(zone), source_filesystem=pafs.LocalFileSystem(),
-                        destination_filesystem=lake.fs, use_threads=True)
+        pafs.copy_files(
+            str(lake_dir / zone),
+            lake.path(zone),
+            source_filesystem=pafs.LocalFileSystem(),
+            destination_filesystem=lake.fs,
+            use_threads=True,
+        )
 
 
 def event_for(key: str, etag: str = "bench") -> dict[str, Any]:
-    body = json.dumps({"Records": [{"eventName": "ObjectCreated:Put", "s3": {
-        "bucket": {"name": BUCKET}, "object": {"key": key, "eTag": etag}}}]})
-    return {"Records": [{"messageId": f"m-{key}", "receiptHandle": "rh", "body": body, "attributes": {},
-                         "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
-                         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:c4-bench", "awsRegion": "us-east-1"}]}
+    body = json.dumps(
+        {
+            "Records": [
+                {
+                    "eventName": "ObjectCreated:Put",
+                    "s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "eTag": etag}},
+                }
+            ]
+        }
+    )
+    return {
+        "Records": [
+            {
+                "messageId": f"m-{key}",
+                "receiptHandle": "rh",
+                "body": body,
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "x",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:c4-bench",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
 
 
 class Context:
@@ -195,8 +233,14 @@ print(json.dumps({"cold_import_s": t1 - t0, "handler_s": t2 - t1, "failures": re
 
 
 def child(code: str, env: dict[str, str], *args: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-c", code, *args], env={**os.environ, **env}, cwd=ROOT,
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-3000:])
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -231,20 +275,29 @@ def main() -> dict[str, Any]:
         keys[f.name] = f"{PREFIX}/raw/uploads/{f.name}"
         s3.upload_file(str(f), BUCKET, keys[f.name])
 
-    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                           "load_avg_start": load_start}, "targets": TARGETS}
+    results: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_avg_start": load_start,
+        },
+        "targets": TARGETS,
+    }
     # cold start (fresh interpreter: imports, settings, champion load)
     cold = [child(COLD, env) for _ in range(3)]
     results["cold_start"] = {
         "import_s": statistics.median(c["import_s"] for c in cold),
         "model_load_s": statistics.median(c["model_load_s"] for c in cold),
     }
-    results["cold_start"]["total_s"] = results["cold_start"]["import_s"] + results["cold_start"]["model_load_s"]
+    results["cold_start"]["total_s"] = (
+        results["cold_start"]["import_s"] + results["cold_start"]["model_load_s"]
+    )
 
     # warm: this process is the container
     sys.path.insert(0, str(ROOT))
-    import lambdas.score.handler as h
     from c4.scoring import S3Object, score_object
+
+    import lambdas.score.handler as h
 
     t = time.perf_counter()
     h.handler(event_for(keys[small.name]), Context())
@@ -256,9 +309,14 @@ def main() -> dict[str, Any]:
         runs.append(time.perf_counter() - t)
         assert resp["batchItemFailures"] == [], resp
     detail = score_object(h.SCORER.lake, h.SETTINGS, S3Object(BUCKET, keys[f100k.name])).summary()
-    results["warm_100k"] = {"runs_s": runs, "median_s": statistics.median(runs),
-                            "rows_in": detail["rows_in"], "rows_scored": detail["rows_accepted"],
-                            "guests_scored": detail["guests_scored"], "stages_ms": detail["timings_ms"]}
+    results["warm_100k"] = {
+        "runs_s": runs,
+        "median_s": statistics.median(runs),
+        "rows_in": detail["rows_in"],
+        "rows_scored": detail["rows_accepted"],
+        "guests_scored": detail["guests_scored"],
+        "stages_ms": detail["timings_ms"],
+    }
 
     # overhead against bare predict_proba on the same guests
     from c4.scoring.champion import cached_champion
@@ -274,15 +332,21 @@ def main() -> dict[str, Any]:
         model.predict_proba(feats)
         bare.append(time.perf_counter() - t)
     bare_s = statistics.median(bare)
-    results["overhead"] = {"bare_predict_proba_s": bare_s, "guests": len(feats),
-                           "handler_s": results["warm_100k"]["median_s"],
-                           "handler_over_bare_s": results["warm_100k"]["median_s"] - bare_s,
-                           "handler_over_bare_ratio": results["warm_100k"]["median_s"] / bare_s}
+    results["overhead"] = {
+        "bare_predict_proba_s": bare_s,
+        "guests": len(feats),
+        "handler_s": results["warm_100k"]["median_s"],
+        "handler_over_bare_s": results["warm_100k"]["median_s"] - bare_s,
+        "handler_over_bare_ratio": results["warm_100k"]["median_s"] / bare_s,
+    }
 
     # one million rows through the handler in a fresh process (cold), peak RSS
     big = child(BIG, env, keys[f1m.name])
-    results["rows_1m"] = {**big, "within_memory": big["peak_rss_mb"] < TARGETS["lambda_memory_mb"],
-                          "within_lambda_timeout_900s": big["handler_s"] < 900}
+    results["rows_1m"] = {
+        **big,
+        "within_memory": big["peak_rss_mb"] < TARGETS["lambda_memory_mb"],
+        "within_lambda_timeout_900s": big["handler_s"] < 900,
+    }
     results["machine"]["load_avg_end"] = os.getloadavg()
     results["pass"] = {
         "warm_100k_under_2s": results["warm_100k"]["median_s"] < TARGETS["warm_100k_s"],
@@ -296,7 +360,6 @@ def main() -> dict[str, Any]:
 
 def _accepted(lake: Any, rel: str) -> Any:
     import pyarrow.compute as pc
-
     from c4.scoring.cache import curated_history
 
     history = curated_history(lake)

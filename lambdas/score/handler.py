@@ -27,9 +27,8 @@ IDEMPOTENCY_ENV = "C4_IDEMPOTENCY_TABLE"  # DynamoDB table for Powertools idempo
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE", "C4"))
-processor = BatchProcessor(
-    event_type=EventType.SQS, raise_on_entire_batch_failure=False
-)  # failures always listed
+# Item failures are reported even when every record of a batch fails (no function error).
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 _secret_arn = os.getenv(SECRET_ENV)
 SETTINGS = Settings.from_env(pseudonym_key=parameters.get_secret(_secret_arn) if _secret_arn else None)
@@ -41,10 +40,7 @@ def record_handler(record: SQSRecord) -> None:
     """Score every object one SQS record names; raising makes it a batch item failure."""
     for obj in s3_objects(record.body):
         summary = SCORER.score(obj)
-        logger.info(
-            "scored object",
-            extra={"s3_key": obj.key, "result": {k: v for k, v in summary.items() if k != "riskiest"}},
-        )
+        logger.info("scored object", extra={"s3_key": obj.key, "result": {**summary, "riskiest": None}})
         metrics.add_metric("RowsScored", MetricUnit.Count, summary["rows_accepted"])
         metrics.add_metric("RowsRejected", MetricUnit.Count, summary["rows_rejected"])
         metrics.add_metric("GuestsScored", MetricUnit.Count, summary["guests_scored"])

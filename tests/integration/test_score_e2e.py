@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
+import pytest
 from c4.elt import file_id
 from c4.engine import connect
 from c4.tables import CHURN_PREDICTIONS
+
 from tests.integration.test_score_support import (
     BUCKET,
     PREFIX,
     UPLOADS,
     Aws,
     FakeContext,
-    aws,  # noqa: F401  (fixture)
     create_idempotency_table,
     create_queues,
     create_secret,
@@ -21,11 +23,18 @@ from tests.integration.test_score_support import (
     handler_env,
     lake_on_s3,
     load_handler,
+    moto_account,
     notify_uploads,
     receive,
     sqs_event,
 )
 from tests.unit.test_scoring_support import held_bytes
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    yield from moto_account(monkeypatch)
+
 
 GLUE_DB = "c4_test"
 
@@ -34,18 +43,23 @@ def _create_predictions_table(aws: Aws) -> None:
     """The Glue table the CDK stack declares (columns from c4.tables, partitions dt and mall_id)."""
     glue = aws.client("glue")
     glue.create_database(DatabaseInput={"Name": GLUE_DB})
-    glue.create_table(DatabaseName=GLUE_DB, TableInput={
-        "Name": CHURN_PREDICTIONS.name,
-        "TableType": "EXTERNAL_TABLE",
-        "PartitionKeys": [{"Name": p, "Type": "string"} for p in CHURN_PREDICTIONS.partitions],
-        "StorageDescriptor": {
-            "Columns": [{"Name": n, "Type": t} for n, t in CHURN_PREDICTIONS.columns],
-            "Location": f"s3://{BUCKET}/{PREFIX}/{CHURN_PREDICTIONS.location}/",
-            "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-            "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-            "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+    glue.create_table(
+        DatabaseName=GLUE_DB,
+        TableInput={
+            "Name": CHURN_PREDICTIONS.name,
+            "TableType": "EXTERNAL_TABLE",
+            "PartitionKeys": [{"Name": p, "Type": "string"} for p in CHURN_PREDICTIONS.partitions],
+            "StorageDescriptor": {
+                "Columns": [{"Name": n, "Type": t} for n, t in CHURN_PREDICTIONS.columns],
+                "Location": f"s3://{BUCKET}/{PREFIX}/{CHURN_PREDICTIONS.location}/",
+                "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+                "SerdeInfo": {
+                    "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+                },
+            },
         },
-    })
+    )
 
 
 def test_upload_is_scored_end_to_end_and_replays_add_nothing(aws: Aws, monkeypatch) -> None:
@@ -55,8 +69,13 @@ def test_upload_is_scored_end_to_end_and_replays_add_nothing(aws: Aws, monkeypat
     queue, dlq = create_queues(aws, max_receive_count=3, visibility=30)
     notify_uploads(aws, queue)
     _create_predictions_table(aws)
-    handler_env(aws, monkeypatch, secret_arn=create_secret(aws), table=create_idempotency_table(aws),
-                glue_database=GLUE_DB)
+    handler_env(
+        aws,
+        monkeypatch,
+        secret_arn=create_secret(aws),
+        table=create_idempotency_table(aws),
+        glue_database=GLUE_DB,
+    )
     handler = load_handler()
     # When two malls' exports are uploaded (one name with blanks and accents)
     names = {"CL01": "CL01 exportación 31-05.csv", "PE01": "PE01_2025-05-31.jsonl"}
@@ -74,22 +93,28 @@ def test_upload_is_scored_end_to_end_and_replays_add_nothing(aws: Aws, monkeypat
     con = connect(lake)
     rels = [f"raw/uploads/{n}" for n in names.values()]
     for rel in rels:
-        guests = con.execute("SELECT count(DISTINCT customer_id) FROM sessions WHERE source_file = ?",
-                             [rel]).fetchone()[0]
-        rows = con.execute("SELECT count(*), count(DISTINCT customer_id) FROM churn_predictions "
-                           "WHERE source_file = ?", [rel]).fetchone()
+        guests = con.execute(
+            "SELECT count(DISTINCT customer_id) FROM sessions WHERE source_file = ?", [rel]
+        ).fetchone()[0]
+        rows = con.execute(
+            "SELECT count(*), count(DISTINCT customer_id) FROM churn_predictions WHERE source_file = ?", [rel]
+        ).fetchone()
         assert rows == (guests, guests) and guests > 0
     preds = con.execute("SELECT * FROM churn_predictions").df()
     assert set(preds["dt"]) == {facts["last_day"].isoformat()}
     # And the catalogue knows the partitions written
     parts = aws.client("glue").get_partitions(DatabaseName=GLUE_DB, TableName=CHURN_PREDICTIONS.name)
     registered = {tuple(p["Values"]) for p in parts["Partitions"]}
-    assert registered == {(d, m) for d, m in preds[["dt", "mall_id"]].drop_duplicates().itertuples(index=False)}
+    assert registered == {
+        (d, m) for d, m in preds[["dt", "mall_id"]].drop_duplicates().itertuples(index=False)
+    }
     for p in parts["Partitions"]:
         assert p["StorageDescriptor"]["Location"].startswith(f"s3://{BUCKET}/{PREFIX}/predictions/")
     # When the same notifications are delivered again, and the same file is uploaded once more
     replay = handler.handler(sqs_event(messages), FakeContext())
-    aws.client("s3").put_object(Bucket=BUCKET, Key=f"{UPLOADS}{names['CL01']}", Body=held_bytes(facts, "CL01"))
+    aws.client("s3").put_object(
+        Bucket=BUCKET, Key=f"{UPLOADS}{names['CL01']}", Body=held_bytes(facts, "CL01")
+    )
     again = receive(aws, queue)
     assert handler.handler(sqs_event(again), FakeContext())["batchItemFailures"] == []
     # Then nothing is duplicated: predictions, curated sessions and manifests are unchanged

@@ -1,6 +1,6 @@
 """AWS side of the scoring tests, all on a local moto server (never real AWS).
 
-* :func:`aws` — a ``ThreadedMotoServer`` with every boto3 client pointed at it
+* :func:`moto_account` — a ``ThreadedMotoServer`` with every boto3 client pointed at it
   (``AWS_ENDPOINT_URL``), so S3 (also through pyarrow's ``S3FileSystem``), SQS, DynamoDB,
   Secrets Manager and Glue all live in one in-memory account.
 * :func:`lake_on_s3` — the scoring test lake (history + champion) copied to ``s3://c4-lake/prod``.
@@ -25,12 +25,12 @@ from typing import Any
 import boto3
 import pyarrow.fs as pafs
 import pytest
-from moto.server import ThreadedMotoServer
-
 from c4.scoring.cache import clear_history_cache
 from c4.scoring.champion import clear_cache
 from c4.settings import Settings
 from c4.storage import Lake, open_lake
+from moto.server import ThreadedMotoServer
+
 from tests.unit.test_scoring_support import KEY, base_lake
 
 REGION = "us-east-1"
@@ -57,8 +57,8 @@ class Aws:
         return self.session.client(name, endpoint_url=self.endpoint, region_name=REGION)
 
 
-@pytest.fixture
-def aws(monkeypatch) -> Iterator[Aws]:
+def moto_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    """Body of each module's ``aws`` fixture: a fresh moto account behind a local endpoint."""
     for var, val in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -98,14 +98,25 @@ def lake_on_s3(aws: Aws) -> tuple[Lake, Settings, dict[str, object]]:
     lake = open_lake(settings, boto3_session=aws.session)
     root = Path(str(facts["root"]))
     for zone in ("curated", "models", "manifests"):
-        pafs.copy_files(str(root / zone), lake.path(zone), source_filesystem=pafs.LocalFileSystem(),
-                        destination_filesystem=lake.fs, use_threads=True)
+        pafs.copy_files(
+            str(root / zone),
+            lake.path(zone),
+            source_filesystem=pafs.LocalFileSystem(),
+            destination_filesystem=lake.fs,
+            use_threads=True,
+        )
     lake.write_bytes(".c4/pseudonym.key", b"")  # nothing secret in the lake: the key comes from settings
     return lake, settings, facts
 
 
-def handler_env(aws: Aws, monkeypatch, *, secret_arn: str | None = None, table: str | None = None,
-                glue_database: str | None = None) -> None:
+def handler_env(
+    aws: Aws,
+    monkeypatch,
+    *,
+    secret_arn: str | None = None,
+    table: str | None = None,
+    glue_database: str | None = None,
+) -> None:
     """The environment the CDK stack gives the scoring function."""
     monkeypatch.setenv("C4_LAKE", LAKE_URI)
     monkeypatch.setenv("C4_STAGE", "test")
@@ -113,8 +124,11 @@ def handler_env(aws: Aws, monkeypatch, *, secret_arn: str | None = None, table: 
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "c4-scoring")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "C4")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    for var, value in (("C4_PSEUDONYM_SECRET_ARN", secret_arn), ("C4_IDEMPOTENCY_TABLE", table),
-                       ("C4_GLUE_DATABASE", glue_database)):
+    for var, value in (
+        ("C4_PSEUDONYM_SECRET_ARN", secret_arn),
+        ("C4_IDEMPOTENCY_TABLE", table),
+        ("C4_GLUE_DATABASE", glue_database),
+    ):
         if value is None:
             monkeypatch.delenv(var, raising=False)
         else:
@@ -127,13 +141,20 @@ def handler_env(aws: Aws, monkeypatch, *, secret_arn: str | None = None, table: 
 
 def load_handler() -> ModuleType:
     """``lambdas.score.handler`` imported as at a cold start (module state rebuilt)."""
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters import base
+
+    base.DEFAULT_PROVIDERS.clear()  # providers keep a client on the previous test's endpoint
+    parameters.clear_caches()
     sys.modules.pop("lambdas.score.handler", None)
     return importlib.import_module("lambdas.score.handler")
 
 
 def create_secret(aws: Aws) -> str:
     """The pseudonymisation key in Secrets Manager; returns its ARN."""
-    return str(aws.client("secretsmanager").create_secret(Name="c4/test/pseudonym-key", SecretString=KEY)["ARN"])
+    return str(
+        aws.client("secretsmanager").create_secret(Name="c4/test/pseudonym-key", SecretString=KEY)["ARN"]
+    )
 
 
 def create_idempotency_table(aws: Aws, name: str = "c4-test-idempotency") -> str:
@@ -152,10 +173,15 @@ def create_queues(aws: Aws, *, max_receive_count: int = 3, visibility: int = 0) 
     sqs = aws.client("sqs")
     dlq = sqs.create_queue(QueueName="c4-test-score-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    queue = sqs.create_queue(QueueName="c4-test-score", Attributes={
-        "VisibilityTimeout": str(visibility),
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}),
-    })["QueueUrl"]
+    queue = sqs.create_queue(
+        QueueName="c4-test-score",
+        Attributes={
+            "VisibilityTimeout": str(visibility),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
+            ),
+        },
+    )["QueueUrl"]
     return queue, dlq
 
 
@@ -165,39 +191,52 @@ def notify_uploads(aws: Aws, queue_url: str) -> None:
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     aws.client("s3").put_bucket_notification_configuration(
         Bucket=BUCKET,
-        NotificationConfiguration={"QueueConfigurations": [{
-            "Id": "c4-uploads",
-            "QueueArn": arn,
-            "Events": ["s3:ObjectCreated:*"],
-            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": UPLOADS}]}},
-        }]},
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "Id": "c4-uploads",
+                    "QueueArn": arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": UPLOADS}]}},
+                }
+            ]
+        },
     )
 
 
 def receive(aws: Aws, queue_url: str, n: int = 10) -> list[dict[str, Any]]:
     """Up to ``n`` messages (with their receive count)."""
-    out = aws.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=n, WaitTimeSeconds=0,
-                                            AttributeNames=["All"])
+    out = aws.client("sqs").receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=n, WaitTimeSeconds=0, AttributeNames=["All"]
+    )
     return list(out.get("Messages", []))
 
 
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:c4-test-score"
-              ) -> dict[str, Any]:
+def sqs_event(
+    messages: list[dict[str, Any]], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:c4-test-score"
+) -> dict[str, Any]:
     """The event Lambda's SQS event source would deliver for these messages."""
-    return {"Records": [{
-        "messageId": m["MessageId"],
-        "receiptHandle": m["ReceiptHandle"],
-        "body": m["Body"],
-        "attributes": m.get("Attributes", {}),
-        "messageAttributes": {},
-        "md5OfBody": m["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": REGION,
-    } for m in messages]}
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
 
 
-def delete_succeeded(aws: Aws, queue_url: str, messages: list[dict[str, Any]], response: dict[str, Any]) -> None:
+def delete_succeeded(
+    aws: Aws, queue_url: str, messages: list[dict[str, Any]], response: dict[str, Any]
+) -> None:
     """What the event source mapping does: delete every message not reported as failed."""
     failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
     for m in messages:
@@ -218,6 +257,11 @@ class FakeContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 300_000
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    yield from moto_account(monkeypatch)
 
 
 def test_moto_notification_delivers_a_test_event_then_url_encoded_keys(aws: Aws) -> None:

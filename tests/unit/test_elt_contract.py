@@ -51,7 +51,7 @@ def test_file_id_is_stable_and_distinguishes_folders():
         ("e.csv", b"  \n\n", "empty file"),
         ("h.csv", (HEADER + "\n").encode(), "header only"),
         ("b.csv", b"\x00\x01binary", "binary"),
-        ("g.csv", gzip.compress(b"a,b\n1,2\n"), "gzip"),
+        ("g.csv", gzip.compress(b"a,b\n1,2\n", mtime=0), "gzip"),
         ("l.csv", "customer_id,session_start,zone\nx,2025-01-01,Ñuñoa\n".encode("latin-1"), "not UTF-8"),
         ("m.csv", b"mac,session_start\nx,2025-01-01\n", "missing required column(s) customer_id"),
         ("d.csv", b"customer_id,CUSTOMER_ID,session_start\n1,2,3\n", "duplicate column names"),

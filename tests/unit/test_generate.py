@@ -477,3 +477,12 @@ def test_cli_generate(tmp_path: Path) -> None:
     assert list((tmp_path / "raw" / "sessions" / "mall_id=PE01").glob("date=2025-03-*/*.jsonl"))
     bad = CliRunner().invoke(app, ["generate", "--lake", str(tmp_path), "--start", "2025-13-01"])
     assert bad.exit_code != 0
+
+
+def test_progress_reports_every_mall(tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    cfg = GeneratorConfig(customers=300, months=1, seed=1, malls=3, workers=2, dirt=NO_DIRT)
+    summary = generate(Lake(str(tmp_path)), cfg, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    assert summary.malls == ["CL01", "PE01", "CO01"]
+    assert (tmp_path / "truth" / "guests.parquet").exists()

@@ -38,3 +38,13 @@ def test_min_gain_is_respected() -> None:
 def test_unusable_champion_is_replaced() -> None:
     d = decide_promotion({"roc_auc": 0.7, "brier": 0.2}, None, champion_error="needs feature columns ['x']")
     assert d.promote and "cannot score" in d.reason
+
+
+def test_a_challenger_must_beat_the_best_baseline() -> None:
+    champ = {"roc_auc": 0.80, "brier": 0.15}
+    d = decide_promotion({"roc_auc": 0.85, "brier": 0.14}, champ, baseline_margin=-0.01)
+    assert not d.promote and "best baseline" in d.reason
+    assert decide_promotion({"roc_auc": 0.85, "brier": 0.14}, champ, baseline_margin=0.02).promote
+    # with no champion something must score: promoted, but the reason carries the warning
+    first = decide_promotion({"roc_auc": 0.85, "brier": 0.14}, None, baseline_margin=-0.01)
+    assert first.promote and "WARNING" in first.reason

@@ -123,7 +123,7 @@ def test_models_cli_list_promote_rollback(tmp_path: Path, outcome) -> None:  # t
     assert runner.invoke(app, ["models", "promote", a, "--lake", str(tmp_path)]).exit_code == 0
     assert runner.invoke(app, ["models", "promote", b, "--lake", str(tmp_path)]).exit_code == 0
     listed = runner.invoke(app, ["models", "list", "--lake", str(tmp_path)])
-    assert listed.exit_code == 0 and a in listed.output and b in listed.output and "★" in listed.output
+    assert listed.exit_code == 0 and a in listed.output and b in listed.output and f"* {b}" in listed.output
     back = runner.invoke(app, ["models", "rollback", "--lake", str(tmp_path)])
     assert back.exit_code == 0 and f"champion is now {a}" in back.output
     again = runner.invoke(app, ["models", "rollback", "--lake", str(tmp_path)])

@@ -7,12 +7,12 @@ import re
 from collections import Counter
 
 import pytest
-
 from c4.elt import file_id
 from c4.elt.outputs import quarantine_rows_path
 from c4.engine import connect
 from c4.scoring import score_file
 from c4.scoring.safety import FORMULA_START
+
 from tests.data.bad_files.corpus import NOW, Case, cases
 from tests.unit.test_scoring_support import scoring_lake
 
@@ -21,12 +21,13 @@ CASES = cases()
 #: Corpus cases the ELT (``c4.elt.ingest_file``) does not handle yet, reported to its owner.
 #: Strict: once fixed, the XPASS fails the run and the entry must be removed.
 ELT_BUGS = {
-    "crlf_line_endings": "ELT: DuckDB CSV reader raises 'state machine reached an invalid state' on CRLF files",
+    "crlf_line_endings": "ELT: DuckDB's CSV reader raises 'invalid state' on CRLF line endings",
     "parquet_typed": "ELT: parse._as_strings calls pc.strftime(..., timezone=) unknown to pyarrow 25",
 }
 PARAMS = [
     pytest.param(c, id=c.name, marks=pytest.mark.xfail(strict=True, reason=ELT_BUGS[c.name]))
-    if c.name in ELT_BUGS else pytest.param(c, id=c.name)
+    if c.name in ELT_BUGS
+    else pytest.param(c, id=c.name)
     for c in CASES
 ]
 
@@ -57,8 +58,11 @@ def test_bad_file_outcome(case: Case, corpus_lake) -> None:
     manifest = lake.read_json(f"manifests/elt/{file_id(rel)}.json")
     assert manifest["status"] == case.status and manifest["rows_in"] == case.rows_in
     con = connect(lake)
-    scored = con.execute("SELECT * FROM churn_predictions WHERE source_file = ?", [rel]).df() if lake.has_data(
-        "predictions") else None
+    scored = (
+        con.execute("SELECT * FROM churn_predictions WHERE source_file = ?", [rel]).df()
+        if lake.has_data("predictions")
+        else None
+    )
     if case.status == "unreadable":
         # quarantined whole with an error record, acknowledged (no exception), nothing scored
         error = lake.read_json(f"quarantine/files/{file_id(rel)}/error.json")
@@ -70,8 +74,9 @@ def test_bad_file_outcome(case: Case, corpus_lake) -> None:
         lines = lake.read_bytes(quarantine_rows_path(file_id(rel))).decode("utf-8").splitlines()
         codes = [json.loads(line)["reason_code"] for line in lines if line.strip()]
         assert Counter(codes) == Counter(case.rejected)
-    guests = con.execute("SELECT count(DISTINCT customer_id) FROM sessions WHERE source_file = ?",
-                         [rel]).fetchone()[0]
+    guests = con.execute(
+        "SELECT count(DISTINCT customer_id) FROM sessions WHERE source_file = ?", [rel]
+    ).fetchone()[0]
     assert result.guests_scored == guests == (0 if scored is None else len(scored))
     if case.name == "only_two_columns":
         assert set(scored["mall_id"]) == {"unknown"}

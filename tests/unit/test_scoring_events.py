@@ -84,3 +84,13 @@ def test_partition_values_are_safe() -> None:
     assert partition_value("PE03") == "PE03"
     for bad in (None, "", "../../etc", "a/b", "=HYPERLINK(1)", "x" * 80, 12):
         assert partition_value(bad) == "unknown"
+
+
+def test_batch_recorded_from_moto_notifications() -> None:
+    # Given a batch recorded from moto: the TestEvent, then an upload with blanks and accents
+    event = load_event("sqs_s3_moto_batch.json")
+    objs = [o for r in event["Records"] for o in s3_objects(r["body"])]
+    # Then the TestEvent gives nothing and the key is decoded
+    assert len(event["Records"]) == 2
+    assert [(o.bucket, o.key) for o in objs] == [("c4-lake", "raw/uploads/CL01 exportación 31-05.csv")]
+    assert objs[0].etag and objs[0].size is not None

@@ -11,13 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
 from c4.elt import file_id
 from c4.engine import connect
 from c4.exceptions import ConfigurationError, ModelError
 from c4.scoring import score_file
 from c4.scoring.champion import cached_champion, clear_cache
 from c4.scoring.writer import PREDICTIONS_SCHEMA
+
 from tests.unit.test_scoring_support import held_bytes, scoring_lake
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -46,9 +46,11 @@ def test_score_file_end_to_end(tmp_path: Path) -> None:
     assert result.status == "ok"
     assert result.rows_in == result.rows_accepted + result.rows_rejected > 0
     assert result.rows_in == len(raw.decode().strip().splitlines()) - 1
-    curated = connect(lake).execute(
-        "SELECT count(*), count(DISTINCT customer_id) FROM sessions WHERE source_file = ?", [rel]
-    ).fetchone()
+    curated = (
+        connect(lake)
+        .execute("SELECT count(*), count(DISTINCT customer_id) FROM sessions WHERE source_file = ?", [rel])
+        .fetchone()
+    )
     assert curated[0] == result.rows_accepted
     preds = _predictions(lake)
     assert len(preds) == result.guests_scored == curated[1]
@@ -112,8 +114,10 @@ def test_two_files_of_the_same_mall_and_day_scored_concurrently_lose_nothing(tmp
     lake, settings, facts = scoring_lake(tmp_path)
     header, *lines = held_bytes(facts, "CL01").decode().strip().split("\n")
     halves = [lines[0::2], lines[1::2]]
-    rels = [_upload(lake, f"CL01_part{i}.csv", ("\n".join([header, *h]) + "\n").encode())
-            for i, h in enumerate(halves)]
+    rels = [
+        _upload(lake, f"CL01_part{i}.csv", ("\n".join([header, *h]) + "\n").encode())
+        for i, h in enumerate(halves)
+    ]
     results: dict[str, object] = {}
     errors: list[BaseException] = []
 
@@ -136,9 +140,12 @@ def test_two_files_of_the_same_mall_and_day_scored_concurrently_lose_nothing(tmp
         res = results[rel]
         n = con.execute("SELECT count(*) FROM sessions WHERE source_file = ?", [rel]).fetchone()[0]
         assert n == res.rows_accepted > 0  # type: ignore[attr-defined]
-        guests = con.execute("SELECT count(DISTINCT customer_id) FROM sessions WHERE source_file = ?",
-                             [rel]).fetchone()[0]
-        scored = con.execute("SELECT count(*) FROM churn_predictions WHERE source_file = ?", [rel]).fetchone()[0]
+        guests = con.execute(
+            "SELECT count(DISTINCT customer_id) FROM sessions WHERE source_file = ?", [rel]
+        ).fetchone()[0]
+        scored = con.execute(
+            "SELECT count(*) FROM churn_predictions WHERE source_file = ?", [rel]
+        ).fetchone()[0]
         assert scored == guests == res.guests_scored  # type: ignore[attr-defined]
 
 
@@ -200,3 +207,22 @@ def test_only_raw_files_are_scored(tmp_path: Path) -> None:
     for bad in ("curated/sessions/x.parquet", "raw/../models/champion.json"):
         with pytest.raises(ConfigurationError):
             score_file(lake, settings, bad)
+
+
+def test_reasons_are_the_models_own_reasons(tmp_path: Path) -> None:
+    # Given the features of a file's guests
+    from c4.elt import ingest_file
+    from c4.scoring.history import online_features
+    from c4.scoring.predict import explain
+
+    lake, settings, facts = scoring_lake(tmp_path)
+    rel = _upload(lake, "PE01.jsonl", held_bytes(facts, "PE01"))
+    ingest = ingest_file(lake, settings, rel, now=facts["now"])
+    features, _ = online_features(lake, ingest.accepted, rel)
+    model = cached_champion(lake)
+    # When scoring explains them (one attribution pass for texts and main reasons)
+    texts, mains = explain(model, features)
+    # Then the texts are exactly ChurnModel.reasons(frame, k=3, lang="es"), joined
+    expected = model.reasons(features, k=3, lang="es")
+    assert texts == [("; ".join(r) if r else None) for r in expected]
+    assert mains == [model.features[i[0]] if i else None for i in model.reason_indices(features, 3)]

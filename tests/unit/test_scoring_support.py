@@ -54,8 +54,13 @@ def _build(root: Path) -> dict[str, object]:
     end = date.fromisoformat(last)
     run_elt(lake, settings, now=datetime.combine(end, time(12)))
     result = train(lake, settings, horizon_days=HORIZON, trials=3)
-    return {"root": root, "last_day": end, "held": sorted(held), "version": result.version,
-            "now": datetime.combine(end + timedelta(days=1), time(12))}
+    return {
+        "root": root,
+        "last_day": end,
+        "held": sorted(held),
+        "version": result.version,
+        "now": datetime.combine(end + timedelta(days=1), time(12)),
+    }
 
 
 def _code_hash() -> str:
@@ -83,8 +88,13 @@ def _load_or_build() -> dict[str, object]:
             facts = _build(home / "lake")
             facts_file.write_text(json.dumps(facts, default=str), encoding="utf-8")
     raw = json.loads(facts_file.read_text(encoding="utf-8"))
-    return {"root": Path(raw["root"]), "last_day": date.fromisoformat(raw["last_day"]), "held": raw["held"],
-            "version": raw["version"], "now": datetime.fromisoformat(raw["now"])}
+    return {
+        "root": Path(raw["root"]),
+        "last_day": date.fromisoformat(raw["last_day"]),
+        "held": raw["held"],
+        "version": raw["version"],
+        "now": datetime.fromisoformat(raw["now"]),
+    }
 
 
 def base_lake() -> dict[str, object]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from c4.cli.common import LakeOption, console, err_console, lake_for, settings_for
 from c4.exceptions import C4Error
@@ -30,25 +29,20 @@ def list_models(lake: LakeOption = None) -> None:
     if not versions:
         console.print("no models yet: run `c4 train`")
         return
-    table = Table(
-        "", "version", "trained at", "family", "horizon", "ROC-AUC", "Brier", "threshold", "oracle share"
-    )
+    header = "  version                   trained at (UTC)           family  H   ROC-AUC  Brier   threshold"
+    console.print(header + "  oracle")
     for v in versions:
         card = read_card(lk, v)
         m = card.get("metrics", {})
         share = card.get("oracle_share")
-        table.add_row(
-            "★" if v == current else "",
-            v,
-            str(card.get("trained_at", "")),
-            str(card.get("family", "")),
-            str(card.get("horizon_days", "")),
-            f"{m.get('roc_auc', float('nan')):.4f}",
-            f"{m.get('brier', float('nan')):.4f}",
-            f"{card.get('threshold', float('nan')):.2f}",
-            "—" if share is None else f"{share:.1%}",
+        console.print(
+            f"{'*' if v == current else ' '} {v:25s} {str(card.get('trained_at', ''))[:25]:26s} "
+            f"{card.get('family', ''):7s} {card.get('horizon_days', '')!s:3s} "
+            f"{m.get('roc_auc', float('nan')):.4f}   {m.get('brier', float('nan')):.4f}  "
+            f"{card.get('threshold', float('nan')):.2f}       {'-' if share is None else f'{share:.1%}'}",
+            soft_wrap=True,
         )
-    console.print(table)
+    console.print("[dim]* = champion[/dim]")
 
 
 @models_app.command("promote")

@@ -18,7 +18,7 @@ from c4.generate.config import GeneratorConfig, mall_index
 from c4.generate.dirt import INFO_COUNTS, REJECT_REASONS
 from c4.generate.guests import PopulationPlan, assemble_population, home_block, plan_population
 from c4.generate.mallgen import MallResult, RunContext, run_mall
-from c4.generate.truth import TRUTH_PATH, truth_table, write_truth
+from c4.generate.truth import TRUTH_PATH, truth_table, write_activity, write_truth
 from c4.generate.world import draw_world
 from c4.storage import Lake
 
@@ -93,34 +93,57 @@ def _call(task: tuple[Callable[[Any, int], Any], int]) -> Any:
 
 
 def _pool_map(
-    fn: Callable[[Any, int], T], state: Any, items: list[int], workers: int, progress: Progress | None = None
+    fn: Callable[[Any, int], T],
+    state: Any,
+    items: list[int],
+    workers: int,
+    progress: Progress | None = None,
+    counted: set[int] | None = None,
 ) -> dict[int, T]:
     """``{item: fn(state, item)}`` over a process pool (forked, so ``state`` is shared, not copied).
 
     Runs in-process with one worker.  Results do not depend on the number of workers: every
-    item draws from its own random stream.
+    item draws from its own random stream.  ``progress(done, total)`` counts the items of
+    ``counted`` (all items when None).
     """
-    total = len(items)
-    out: dict[int, T] = {}
-    if workers <= 1 or total <= 1:
-        for done, item in enumerate(items, start=1):
-            out[item] = fn(state, item)
+    tracked = set(items) if counted is None else counted
+    total, done = len(tracked), 0
+
+    def finished(item: int) -> None:
+        nonlocal done
+        if item in tracked:
+            done += 1
             if progress:
                 progress(done, total)
+
+    out: dict[int, T] = {}
+    if workers <= 1 or len(items) <= 1:
+        for item in items:
+            out[item] = fn(state, item)
+            finished(item)
         return out
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(
-        max_workers=min(workers, total),
-        mp_context=mp.get_context(method),
-        initializer=_init_worker,
-        initargs=(state,),
-    ) as pool:
+    context = mp.get_context(method)
+    size = min(workers, len(items))
+    with ProcessPoolExecutor(size, mp_context=context, initializer=_init_worker, initargs=(state,)) as pool:
         futures = {pool.submit(_call, (fn, item)): item for item in items}
-        for done, fut in enumerate(as_completed(futures), start=1):
+        for fut in as_completed(futures):
             out[futures[fut]] = fut.result()
-            if progress:
-                progress(done, total)
+            finished(futures[fut])
     return out
+
+
+TRUTH_TASK = -1
+
+
+def _phase_two(ctx: RunContext, item: int) -> MallResult | None:
+    """One mall, or (``TRUTH_TASK``) the truth table."""
+    if item == TRUTH_TASK:
+        t0 = time.perf_counter()
+        write_truth(ctx.lake, truth_table(ctx.pop, ctx.grid, ctx.config.as_dict()))
+        logger.info("truth table written in %.2fs", time.perf_counter() - t0)
+        return None
+    return run_mall(ctx, item)
 
 
 def _guest_task(state: tuple[PopulationPlan, list[MallCalendar]], h: int) -> dict[str, np.ndarray]:
@@ -179,14 +202,18 @@ def generate(lake: Lake, config: GeneratorConfig, *, progress: Progress | None =
     written = {m.mall_id for m in config.written_malls}
     positions = [i for i, m in enumerate(ctx.pop.malls) if m.mall_id in written]
     positions.sort(key=lambda i: -ctx.pop.malls[i].popularity)
-    done = _pool_map(run_mall, ctx, positions, config.effective_workers, progress)
-    results = list(done.values())
+    t1 = time.perf_counter()
+    truth = config.only_malls is None
+    items = ([TRUTH_TASK] if truth else []) + positions  # the truth is written alongside the malls
+    done = _pool_map(_phase_two, ctx, items, config.effective_workers, progress, counted=set(positions))
+    results = [r for r in done.values() if isinstance(r, MallResult)]
+    t2 = time.perf_counter()
+    logger.info("%d malls generated in %.2fs", len(results), t2 - t1)
     order = [m.mall_id for m in ctx.pop.malls]
     results.sort(key=lambda r: order.index(r.mall_id))
     visits, sessions = _per_guest(ctx.pop.n, results)
-    meta = config.as_dict()
-    if config.only_malls is None:
-        write_truth(lake, truth_table(ctx.pop, ctx.grid, visits, sessions, meta))
+    if truth:
+        write_activity(lake, ctx.pop, visits, sessions)
     dirt: Counter[str] = Counter({k: 0 for k in (*REJECT_REASONS, *INFO_COUNTS)})
     for r in results:
         dirt.update(r.dirt)

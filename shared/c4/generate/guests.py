@@ -168,7 +168,7 @@ def _dropout(
         cum[i0] + energy / mu,
         cum[ib] + (energy - before) / (mu * P.BAD_EPISODE_HAZARD),
     )
-    idx = np.searchsorted(cum, target, side="left")  # cum[idx] >= target: gone from day idx-1+1
+    idx = np.searchsorted(cum, target, side="left")  # the cumulative hazard crosses during grid day idx-1
     dropout = np.where(idx > grid.size, NO_DROPOUT, idx - 1 + grid.lo).astype(np.int64)
     dropout = np.maximum(dropout, arrival + 1)
     dropout = np.where(one_timer, arrival + 1, dropout)

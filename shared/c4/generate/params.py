@@ -131,7 +131,7 @@ RATE_AGE = (-0.1, 0.05, 0.1, 0.0, -0.05, 0.0)  # last: unknown
 #: continuous-time form of "drops out after each visit with probability p"), times the home
 #: mall's factors (decline, competitor, WiFi trouble) and the bad-episode multiplier.
 HAZARD_FLOOR = 1 / 1500
-LOGIN_EFFECT = (-0.4, 0.0, 0.15, 0.9, 0.5)  # on hazard and on logit(p0)
+LOGIN_EFFECT = (-0.5, 0.0, 0.2, 1.0, 0.6)  # on hazard and on logit(p0)
 OS_EFFECT = (0.0, -0.2, 0.3, 0.3, 0.4)
 AGE_EFFECT = (0.3, 0.05, -0.1, -0.2, -0.1, 0.0)
 SIGNAL_OFFSET_SD = 4.0  # dB, device/guest signal offset
@@ -140,19 +140,19 @@ FRICTION_SHAPE = 2.0  # failed-login propensity, gamma mean 1
 FRICTION_EFFECT = 0.5  # hazard x friction ** this
 
 #: Bad-experience episode (device / portal trouble): hazard per day, then effects.
-BAD_EPISODE_RATE = 1 / 800
+BAD_EPISODE_RATE = 1 / 600
 BAD_EPISODE_OS = (0.0, -0.3, 0.2, 0.2, 0.5)
 BAD_EPISODE_LOGIN = (0.0, -0.1, 0.4, 0.3, 0.0)
 BAD_EPISODE_PER_DB = -0.06  # weaker mall signal -> more episodes
-BAD_EPISODE_HAZARD = 4.0
+BAD_EPISODE_HAZARD = 6.0
 BAD_EPISODE_SIGNAL_DB = -10.0
 BAD_EPISODE_FAILED_MULT = 5.0
 
 #: Disengagement before a hazard dropout: visit rate ramps from 1 to a floor.
-DISENGAGE_DAYS = (30, 120)
+DISENGAGE_DAYS = (45, 150)
 DISENGAGE_FLOOR = (0.05, 0.3)
-DISENGAGE_DWELL = 0.6  # dwell x (1 - this * (1 - progress))
-DISENGAGE_ZONES = 0.55  # zone sessions x (1 - this * (1 - progress))
+DISENGAGE_DWELL = 0.7  # dwell x (1 - this * (1 - progress))
+DISENGAGE_ZONES = 0.6  # zone sessions x (1 - this * (1 - progress))
 
 #: Away visits: share of a guest's visits made in other malls ~ Beta(a, b).
 AWAY_A, AWAY_B = 1.3, 11.0

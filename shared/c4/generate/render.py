@@ -35,6 +35,8 @@ FIELDS = (
     "signal_dbm",
     "failed_logins",
 )
+#: Largest table built by combining two adjacent lookups.
+COMBINE_LIMIT = 100_000
 NUMERIC = frozenset({"dwell_minutes", "bytes_down", "bytes_up", "signal_dbm", "failed_logins"})
 FORMATS = ("csv", "jsonl")
 
@@ -159,11 +161,41 @@ class FastRenderer:
         pieces.append(_line_end(fmt))
         self.fmt = fmt
         self.fields = fields
-        self.parts = _fold(pieces)
+        self.combined: list[tuple[str, str, str, int]] = []
+        self.parts = self._combine(_fold(pieces))
+
+    def _combine(self, parts: list[Part]) -> list[Part]:
+        """Adjacent lookups on different slots with small tables become one lookup on a
+        combined slot ``a * len(table_b) + b`` (each join argument costs per row)."""
+        out: list[Part] = []
+        for p in parts:
+            last = out[-1] if out else None
+            if (
+                isinstance(p, Lookup)
+                and isinstance(last, Lookup)
+                and len(last.table) * len(p.table) <= COMBINE_LIMIT
+            ):
+                na, nb = len(last.table), len(p.table)
+                left = last.table.take(pa.array(np.repeat(np.arange(na), nb)))
+                right = p.table.take(pa.array(np.tile(np.arange(nb), na)))
+                name = f"({last.slot}*{p.slot})"
+                self.combined.append((name, last.slot, p.slot, nb))
+                out[-1] = Lookup(pc.binary_join_element_wise(left, right, ""), name)
+            else:
+                out.append(p)
+        return out
+
+    def _with_combined(self, slots: Slots) -> Slots:
+        if not self.combined:
+            return slots
+        full = dict(slots)
+        for name, a, b, nb in self.combined:
+            full[name] = full[a] * nb + full[b]
+        return full
 
     def lines(self, slots: Slots, n: int) -> pa.Array:
         """One line (with its newline) per row."""
-        return _join(self.parts, slots, n)
+        return _join(self.parts, self._with_combined(slots), n)
 
     def values(self, slots: Slots, n: int) -> list[list[str | None]]:
         """Plain text of every field of every row (no quotes), for the few rows that get dirt."""

@@ -25,6 +25,8 @@ from c4.malls import MALLS_BY_ID
 from c4.storage import Lake
 
 TRUTH_PATH = "truth/guests.parquet"
+#: Visits and sessions generated per guest (known only once every mall is done).
+ACTIVITY_PATH = "truth/guest_activity.parquet"
 META_KEY = b"c4_generator"
 
 
@@ -40,10 +42,8 @@ def _names(names: tuple[str, ...] | list[str], codes: np.ndarray) -> pa.Array:
     return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes >= len(names)), pa.array(list(names)))
 
 
-def truth_table(
-    pop: Population, grid: Grid, visits: np.ndarray, sessions: np.ndarray, meta: dict[str, Any]
-) -> pa.Table:
-    """The truth table of a population.
+def truth_table(pop: Population, grid: Grid, meta: dict[str, Any]) -> pa.Table:
+    """The truth table of a population (without the activity counts, see :func:`write_activity`).
 
     Parameters
     ----------
@@ -51,8 +51,6 @@ def truth_table(
         The latent guests.
     grid : Grid
         The day grid (for converting days to dates).
-    visits, sessions : numpy.ndarray
-        Visits and sessions generated in the window, per guest.
     meta : dict
         Generator settings stored as Parquet metadata (the oracle needs them).
 
@@ -89,8 +87,6 @@ def truth_table(
         "disengage_floor": pa.array(pop["disengage_floor"]),
         "signal_offset_db": pa.array(pop["signal_offset"]),
         "login_friction": pa.array(pop["friction"]),
-        "visits": pa.array(visits.astype(np.int64)),
-        "sessions": pa.array(sessions.astype(np.int64)),
     }
     table = pa.table(cols)
     return table.replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
@@ -104,8 +100,26 @@ def write_truth(lake: Lake, table: pa.Table) -> str:
     return lake.write_bytes(TRUTH_PATH, buf.getvalue())
 
 
+def write_activity(lake: Lake, pop: Population, visits: np.ndarray, sessions: np.ndarray) -> str:
+    """Write the visits and sessions generated per guest (guests with at least one visit)."""
+    from c4.generate.render import format_macs
+
+    seen = np.flatnonzero(visits)
+    table = pa.table(
+        {
+            "mac": format_macs(pop["mac"][seen]),
+            "visits": pa.array(visits[seen].astype(np.int64)),
+            "sessions": pa.array(sessions[seen].astype(np.int64)),
+        }
+    )
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd", compression_level=1)
+    return lake.write_bytes(ACTIVITY_PATH, buf.getvalue())
+
+
 def load_truth(lake: Lake) -> pd.DataFrame:
-    """Read the truth table; generator settings land in ``DataFrame.attrs["c4_generator"]``.
+    """Read the truth table (with the activity counts ``visits`` and ``sessions`` joined in);
+    generator settings land in ``DataFrame.attrs["c4_generator"]``.
 
     Parameters
     ----------
@@ -130,6 +144,10 @@ def load_truth(lake: Lake) -> pd.DataFrame:
         [pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f for f in table.schema]
     )
     df = table.cast(plain).to_pandas()
+    if lake.exists(ACTIVITY_PATH):
+        activity = pq.read_table(io.BytesIO(lake.read_bytes(ACTIVITY_PATH))).to_pandas()
+        df = df.merge(activity, on="mac", how="left")
+        df[["visits", "sessions"]] = df[["visits", "sessions"]].fillna(0).astype("int64")
     df.attrs["c4_generator"] = meta
     return df
 

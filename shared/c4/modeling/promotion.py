@@ -26,6 +26,7 @@ def decide_promotion(
     champion: Mapping[str, float] | None,
     *,
     champion_error: str | None = None,
+    baseline_margin: float | None = None,
     min_auc_gain: float = 0.0,
     max_brier_loss: float = 0.002,
 ) -> PromotionDecision:
@@ -39,6 +40,10 @@ def decide_promotion(
         Champion metrics on the same rows; ``None`` when there is no champion.
     champion_error : str, optional
         Why the champion could not be scored on these rows (e.g. missing features).
+    baseline_margin : float, optional
+        Challenger ROC-AUC minus the best baseline's on the same rows.  A challenger that
+        does not beat the best baseline never replaces a champion; when there is no champion
+        it is still promoted (something must score) with a warning in the reason.
     min_auc_gain : float
         Required ROC-AUC improvement (strictly greater).
     max_brier_loss : float
@@ -48,10 +53,14 @@ def decide_promotion(
     -------
     PromotionDecision
     """
+    weak = baseline_margin is not None and baseline_margin <= 0
+    warning = f"; WARNING: does not beat the best baseline (ROC-AUC {baseline_margin:+.4f})" if weak else ""
     if champion_error is not None:
-        return PromotionDecision(True, f"champion cannot score the current rows ({champion_error})")
+        return PromotionDecision(True, f"champion cannot score the current rows ({champion_error}){warning}")
     if champion is None:
-        return PromotionDecision(True, "no champion yet")
+        return PromotionDecision(True, f"no champion yet{warning}")
+    if weak:
+        return PromotionDecision(False, f"does not beat the best baseline (ROC-AUC {baseline_margin:+.4f})")
     gain = challenger["roc_auc"] - champion["roc_auc"]
     brier_delta = challenger["brier"] - champion["brier"]
     if gain <= min_auc_gain:

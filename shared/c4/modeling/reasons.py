@@ -77,9 +77,12 @@ def top_reason_indices(cal_drop: np.ndarray, raw_drop: np.ndarray, k: int) -> li
     return out
 
 
-def _fmt(value: Any) -> str:
+_NO_DATA = {"es": "sin dato", "en": "no data"}
+
+
+def _fmt(value: Any, lang: str = "es") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
+        return _NO_DATA[lang]
     if isinstance(value, int | float | np.integer | np.floating):
         v = float(value)
         return f"{v:.0f}" if abs(v - round(v)) < 1e-9 or abs(v) >= 100 else f"{v:.2f}".rstrip("0").rstrip(".")
@@ -87,9 +90,14 @@ def _fmt(value: Any) -> str:
 
 
 def reason_text(spec: Any, value: Any, reference: Any, lang: str) -> str:
-    """One reason in plain words, e.g. ``"Días desde la última visita: 45 (habitual: 12)"``."""
+    """One reason in plain words, e.g. ``"Días desde la última visita: 45 (habitual: 12)"``.
+
+    A missing value (e.g. the gap between visits of a guest seen once) reads "sin dato" /
+    "no data".
+    """
     if lang not in ("es", "en"):
         raise ModelError("lang must be 'es' or 'en'")
     desc = spec.description_es if lang == "es" else spec.description_en
+    desc = desc[:1].upper() + desc[1:]
     typical = "habitual" if lang == "es" else "typical"
-    return f"{desc}: {_fmt(value)} ({typical}: {_fmt(reference)})"
+    return f"{desc}: {_fmt(value, lang)} ({typical}: {_fmt(reference, lang)})"

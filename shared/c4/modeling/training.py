@@ -121,13 +121,18 @@ def _data_window(lake: Lake, frame: pd.DataFrame, horizon: int) -> dict[str, str
         from c4.engine import connect
 
         con = connect(lake)
-        lo, hi = con.execute("SELECT min(local_date), max(local_date) FROM sessions").fetchone() or (
-            None,
-            None,
-        )
-        con.close()
+        try:
+            lo, hi = con.execute("SELECT min(local_date), max(local_date) FROM sessions").fetchone() or (
+                None,
+                None,
+            )
+            end = robust_data_end(con) if lo is not None else None
+        finally:
+            con.close()
         if lo is not None:
             window.update(first_session=str(lo), last_session=str(hi))
+            if end is not None and str(end) != str(hi):
+                window["data_end_used"] = str(end)  # stray later rows ignored (see robust_data_end)
     except Exception as exc:  # the window is informative only
         logger.debug("no session window: %s", exc)
     return window
@@ -207,7 +212,10 @@ def train(
     p_oracle = oracle_probabilities(lake, settings, outcome.holdout, horizon)
     oracle = oracle_summary(outcome.y_holdout, p_hold, p_oracle)
     previous, champ_metrics, champ_error = _compare_with_champion(lake, outcome)
-    decision = decide_promotion(card["metrics"], champ_metrics, champion_error=champ_error)
+    margin = card.get("margin_over_best_baseline") or {}
+    decision = decide_promotion(
+        card["metrics"], champ_metrics, champion_error=champ_error, baseline_margin=margin.get("roc_auc")
+    )
     card.update(
         version=version,
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -218,6 +226,7 @@ def train(
         library_versions=library_versions(),
         oracle=oracle,
         oracle_share=oracle.get("oracle_share"),
+        beats_best_baseline=None if not margin else bool(margin["roc_auc"] > 0),
         promotion={
             "promoted": bool(decision.promote and auto_promote),
             "reason": decision.reason,

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from c4.modeling.reasons import reason_text
-from c4.scoring.messages import retention_messages
+from c4.scoring.messages import CONTEXT_FEATURES, retention_message
 from c4.scoring.safety import neutralise, partition_value
 
 logger = logging.getLogger(__name__)
@@ -50,11 +50,12 @@ def explain(
     """
     X = features[model.features].reset_index(drop=True)
     refs = model.references
+    columns = [X[name].tolist() for name in model.features]  # row-wise .iloc is slow at 10^5 guests
     texts: list[str | None] = []
     mains: list[str | None] = []
     for i, idx in enumerate(model.reason_indices(X, k)):
         parts = [
-            reason_text(model.feature_specs[j], X.iloc[i, j], refs.get(model.features[j]), "es") for j in idx
+            reason_text(model.feature_specs[j], columns[j][i], refs.get(model.features[j]), "es") for j in idx
         ]
         texts.append(neutralise(REASON_SEPARATOR.join(parts)) if parts else None)
         mains.append(model.features[idx[0]] if idx else None)
@@ -104,7 +105,13 @@ def predictions_frame(
     bands = [model.risk_band(p, c) for p, c in zip(proba, countries, strict=True)]
     at_risk = [p >= model.threshold_for(c) for p, c in zip(proba, countries, strict=True)]
     reasons, mains = explain(model, features)
-    rows = cast(list[dict[str, Any]], features.reset_index(drop=True).to_dict("records"))
+    context = {name: _column(features, name) for name in CONTEXT_FEATURES}
+    messages = [
+        retention_message({name: context[name][i] for name in CONTEXT_FEATURES}, mains[i])
+        if at_risk[i]
+        else None
+        for i in range(n)
+    ]
     seen = seen_at or {}
     ids = [str(c) for c in features["customer_id"]]
     homes = _column(features, "home_mall_id")
@@ -118,7 +125,7 @@ def predictions_frame(
             "risk_band": bands,
             "model_version": model.version,
             "reasons": reasons,
-            "message": retention_messages(rows, mains, at_risk),
+            "message": messages,
             "source_file": neutralise(source_file),
             "scored_at": pd.Series([scored_at] * n, dtype="datetime64[us]"),
             "dt": as_of_date.isoformat() if n else [],
