@@ -80,16 +80,20 @@ def _child(spec: str) -> None:
     print(json.dumps({k: v for k, v in asdict(summary).items() if k != "per_mall"}))
 
 
-def _tree_memory(proc: psutil.Process) -> tuple[int, int]:
+def _tree_memory(proc: psutil.Process, *, pss: bool) -> tuple[int, int]:
     """Resident memory of a process tree: sum of RSS (counts pages shared by forked workers
-    once per process) and sum of PSS (shared pages split between the processes: the real total)."""
-    rss = pss = 0
+    once per process) and, when ``pss``, sum of PSS (shared pages split between the processes:
+    the real total; reading it is slow and stalls the processes, so it is sampled rarely)."""
+    rss_total = pss_total = 0
     for p in [proc, *proc.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            info = p.memory_full_info()
-            rss += info.rss
-            pss += getattr(info, "pss", info.rss)
-    return rss, pss
+            if pss:
+                info = p.memory_full_info()
+                rss_total += info.rss
+                pss_total += getattr(info, "pss", info.rss)
+            else:
+                rss_total += p.memory_info().rss
+    return rss_total, pss_total
 
 
 def measure_generation(customers: int, workers: int | None, parent: str | None) -> dict[str, Any]:
@@ -110,13 +114,15 @@ def measure_generation(customers: int, workers: int | None, parent: str | None) 
 
     def sample() -> None:
         nonlocal peak, peak_pss
+        tick = 0
         while not done.is_set():
             try:
-                rss, pss = _tree_memory(ps)
+                rss, pss = _tree_memory(ps, pss=tick % 40 == 20)
             except psutil.Error:
                 break
             peak, peak_pss = max(peak, rss), max(peak_pss, pss)
-            time.sleep(0.1)
+            tick += 1
+            time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

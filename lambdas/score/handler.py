@@ -40,7 +40,10 @@ def record_handler(record: SQSRecord) -> None:
     """Score every object one SQS record names; raising makes it a batch item failure."""
     for obj in s3_objects(record.body):
         summary = SCORER.score(obj)
-        logger.info("scored object", extra={"s3_key": obj.key, "result": {**summary, "riskiest": None}})
+        logger.info("scored object", extra={"s3_key": obj.key, "result": summary})
+        if summary.get("replayed"):  # already scored (idempotency store): count nothing twice
+            metrics.add_metric("ObjectsReplayed", MetricUnit.Count, 1)
+            continue
         metrics.add_metric("RowsScored", MetricUnit.Count, summary["rows_accepted"])
         metrics.add_metric("RowsRejected", MetricUnit.Count, summary["rows_rejected"])
         metrics.add_metric("GuestsScored", MetricUnit.Count, summary["guests_scored"])

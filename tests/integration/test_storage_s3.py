@@ -8,11 +8,10 @@ from collections.abc import Iterator
 import boto3
 import pyarrow as pa
 import pytest
-from moto.server import ThreadedMotoServer
-
 from c4.engine import connect
 from c4.settings import Settings
 from c4.storage import open_lake
+from moto.server import ThreadedMotoServer
 
 
 def _free_port() -> int:
@@ -46,7 +45,9 @@ def test_lake_on_s3_reads_writes_lists_and_queries(s3_endpoint: str) -> None:
     # When files and Parquet partitions are written
     lake.write_json("manifests/elt/a.json", {"rows_in": 3})
     for dt in ("2025-01-01", "2025-01-02"):
-        lake.write_parquet(f"curated/sessions/dt={dt}/part.parquet", pa.table({"customer_id": ["x", "y", "z"]}))
+        lake.write_parquet(
+            f"curated/sessions/dt={dt}/part.parquet", pa.table({"customer_id": ["x", "y", "z"]})
+        )
     # Then they are listed, read back, and visible to DuckDB under the Athena table name
     assert lake.read_json("manifests/elt/a.json") == {"rows_in": 3}
     assert lake.list_files("curated/sessions") == [

@@ -5,7 +5,6 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from c4.malls import COUNTRIES, MALLS, malls_table, select_malls
 
 

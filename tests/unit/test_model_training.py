@@ -94,7 +94,6 @@ def test_horizon_mismatch_is_refused(tmp_path: Path) -> None:
 
 def test_robust_data_end_ignores_stray_future_rows() -> None:
     import duckdb
-
     from c4.modeling.training import robust_data_end
 
     con = duckdb.connect()

@@ -8,10 +8,9 @@ import boto3
 import numpy as np
 import pyarrow as pa
 import pytest
-from moto import mock_aws
-
 from c4.monitoring import population_stability_index, publish_metrics, run_monitoring
 from c4.storage import Lake
+from moto import mock_aws
 
 
 def _write_features(lake: Lake, as_of: str, values: np.ndarray) -> None:

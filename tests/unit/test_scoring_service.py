@@ -156,7 +156,10 @@ def test_online_features_equal_batch_features(tmp_path: Path) -> None:
     from c4.scoring.history import online_features
 
     lake, settings, facts = scoring_lake(tmp_path)
-    rel = _upload(lake, "CL01.csv", held_bytes(facts, "CL01"))
+    # the busiest mall's held-back export, so that several guests are compared
+    busiest = max(("CL01", "PE01", "CO01"), key=lambda m: len(held_bytes(facts, m)))
+    name = next(n for n in facts["held"] if n.startswith(busiest) and "_late" not in n)  # type: ignore[attr-defined]
+    rel = _upload(lake, f"{busiest}.{name.rsplit('.', 1)[-1]}", held_bytes(facts, busiest))
     ingest = ingest_file(lake, settings, rel, now=facts["now"], reject_unknown_malls=True)
     online, as_of = online_features(lake, ingest.accepted, rel)
     # When the batch definition runs on the full curated data for the same guests and date
@@ -202,9 +205,11 @@ def test_model_is_cached_per_champion_version(tmp_path: Path) -> None:
     assert cached_champion(lake) is second
 
 
-def test_only_raw_files_are_scored(tmp_path: Path) -> None:
+def test_only_uploads_are_scored(tmp_path: Path) -> None:
     lake, settings, _ = scoring_lake(tmp_path)
-    for bad in ("curated/sessions/x.parquet", "raw/../models/champion.json"):
+    bad_paths = ("curated/sessions/x.parquet", "raw/uploads/../../models/champion.json",
+                 "raw/sessions/mall_id=CL01/date=2025-05-30/CL01_2025-05-30.csv")
+    for bad in bad_paths:
         with pytest.raises(ConfigurationError):
             score_file(lake, settings, bad)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
 from c4.exceptions import ConfigurationError
 from c4.settings import ENV, Settings
 

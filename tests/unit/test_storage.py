@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-
 from c4.engine import available_tables, connect
 from c4.exceptions import ConfigurationError, StorageError
 from c4.storage import Lake

@@ -35,9 +35,13 @@ def _root() -> None:
     """C4 - Customer Churn and Contextual Chat: churn prediction from mall WiFi sessions."""
 
 
-app.command("query", help="Run SQL on the lake (sessions, malls, customer_features, churn_predictions).")(query)
+app.command("query", help="Run SQL on the lake (sessions, malls, customer_features, churn_predictions).")(
+    query
+)
 # Commands of later modules register below, one line each.
-app.command("generate", help="Generate synthetic WiFi session exports per mall and day, and the truth.")(generate)
+app.command("generate", help="Generate synthetic WiFi session exports per mall and day, and the truth.")(
+    generate
+)
 app.add_typer(queries_app, name="queries", help="Named queries: list, run on DuckDB, show for Athena.")
 app.command("elt", help="Curate new raw session files: validate, pseudonymise, quarantine, manifests.")(elt)
 app.command("ask", help="Ask one question about churn (Spanish or English), answered from the data.")(ask)
@@ -46,7 +50,9 @@ app.command("score", help="Land a session file in raw/uploads/ and score its gue
 app.command("serve", help="Local web page: the chat beside risk by mall, riskiest guests, model card.")(serve)
 app.command("train", help="Train, tune, calibrate, evaluate and register a churn model.")(train)
 app.add_typer(models_app, name="models", help="The model registry: list, promote VERSION, rollback.")
-app.command("pipeline", help="Run the whole pipeline (generate, ELT, features, EDA, train, score, queries, chat).")(pipeline)
+app.command(
+    "pipeline", help="Run the whole pipeline (generate, ELT, features, EDA, train, score, queries, chat)."
+)(pipeline)
 app.command("backtest", help="Train on a sessions file's past and score every guest at --as-of.")(backtest)
 
 app.command("features", help="Compute point-in-time guest features and write them to the lake.")(features)

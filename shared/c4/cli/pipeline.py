@@ -163,15 +163,15 @@ def pipeline(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Start over: delete the lake's zones first.")
     ] = False,
-    customers: Annotated[int, typer.Option(help="Synthetic guests.")] = 20_000,
-    months: Annotated[int, typer.Option(help="Months of synthetic data.")] = 18,
+    customers: Annotated[int, typer.Option(help="Synthetic guests.")] = 5_000,
+    months: Annotated[int, typer.Option(help="Months of synthetic data.")] = 12,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
-    malls: Annotated[int | None, typer.Option(help="Number of malls (default: all 20).")] = None,
+    malls: Annotated[int | None, typer.Option(help="Number of malls (1-20).")] = 6,
     start: Annotated[
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day of synthetic data.")
     ] = None,
-    upload_days: Annotated[int, typer.Option(help="Last days held back and scored as uploads.")] = 3,
-    trials: Annotated[int, typer.Option(help="Tuning trials per candidate model.")] = 12,
+    upload_days: Annotated[int, typer.Option(help="Last days held back and scored as uploads.")] = 1,
+    trials: Annotated[int, typer.Option(help="Tuning trials per candidate model.")] = 6,
     horizon_days: Annotated[
         int | None, typer.Option(help="Churn horizon H (default: from the data).")
     ] = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import duckdb
@@ -16,7 +16,7 @@ from c4.cli.common import LakeOption, console, err_console, lake_for, settings_f
 from c4.engine import available_tables, connect
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """Output formats of ``c4 query``."""
 
     table = "table"
@@ -25,7 +25,9 @@ class OutputFormat(str, Enum):
 
 
 def query(
-    sql: Annotated[str, typer.Argument(help="SQL over sessions, malls, customer_features, churn_predictions.")],
+    sql: Annotated[
+        str, typer.Argument(help="SQL over sessions, malls, customer_features, churn_predictions.")
+    ],
     lake: LakeOption = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
     limit: Annotated[int, typer.Option(help="Rows shown in table format (0 = all).")] = 50,
@@ -45,7 +47,9 @@ def query(
         writer.writerow(columns)
         writer.writerows(rows)
     elif fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, ensure_ascii=False))
+        sys.stdout.write(
+            json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, ensure_ascii=False)
+        )
         sys.stdout.write("\n")
     else:
         table = Table(*columns)

@@ -19,8 +19,8 @@ from c4.storage import Lake
 def land_file(lake: Lake, file: str) -> str:
     """Lake-relative path of ``file`` in ``raw/uploads/``, copying it there when needed.
 
-    ``file`` may be a path already inside the lake's ``raw/`` zone (local lake) or a
-    lake-relative ``raw/...`` path; anything else is copied to ``raw/uploads/<name>``.  When
+    ``file`` may be a path already inside the lake's ``raw/uploads/`` (local lake) or a
+    lake-relative ``raw/uploads/...`` path; anything else is copied to ``raw/uploads/<name>``.  When
     another file with that name is already there, the copy gets the content's hash in its name,
     so a landed (immutable) raw file is never replaced.
 
@@ -33,7 +33,7 @@ def land_file(lake: Lake, file: str) -> str:
 
     local = Path(file)
     if not local.exists():
-        if file.startswith("raw/") and lake.exists(file):
+        if file.startswith(UPLOADS_PREFIX) and lake.exists(file):
             return file
         raise C4Error(f"no such file: {file}")
     if not lake.is_s3:
@@ -41,7 +41,7 @@ def land_file(lake: Lake, file: str) -> str:
             rel = lake.relative(str(local.resolve()).replace("\\", "/"))
         except C4Error:
             rel = ""
-        if rel.startswith("raw/"):
+        if rel.startswith(UPLOADS_PREFIX):
             return rel
     data = local.read_bytes()
     rel = f"{UPLOADS_PREFIX}{local.name}"

@@ -4,7 +4,8 @@ Built once per container at cold start.  When an idempotency table is configured
 object is wrapped with Powertools' idempotency utility (DynamoDB), keyed by the object's
 bucket, key and ETag: a redelivered SQS message, or the same content uploaded again under the
 same key, returns the stored result instead of scoring again.  Without a table, scoring is
-still safe to repeat (deterministic output keys and the ELT's manifest), only slower.
+still safe to repeat (the ELT rewrites its own output for the file, predictions keys are
+deterministic), only slower.  The stored result is the summary without the riskiest guests.
 Powertools is imported lazily, so the library stays usable where it is not installed.
 """
 
@@ -82,11 +83,11 @@ class Scorer:
         Returns
         -------
         dict
-            :meth:`c4.scoring.ScoreResult.summary`, plus ``"replayed": True`` when the
-            result comes from the idempotency store.
+            :meth:`c4.scoring.ScoreResult.summary` (``riskiest`` emptied), plus
+            ``"replayed": True`` when the result comes from the idempotency store.
         """
         return dict(self._score(obj=obj.as_dict()))
 
     def _score_object(self, obj: dict[str, Any]) -> dict[str, Any]:
         result = score_object(self.lake, self.settings, S3Object(**obj), boto3_session=self.boto3_session)
-        return result.summary()
+        return {**result.summary(), "riskiest": []}  # no guest ids in logs or the idempotency store

@@ -144,7 +144,8 @@ def score_file(
     settings : Settings
         Pseudonymisation key, Glue database.
     rel_path : str
-        Lake-relative path of the raw file, under ``raw/`` (uploads land in ``raw/uploads/``).
+        Lake-relative path of the raw file, under ``raw/uploads/`` (``c4 score`` lands files
+        there; the batch zone ``raw/sessions/`` is the batch ELT's).
     model : ChurnModel, optional
         The model to use (default: the lake's champion, cached per process and version).
     now : datetime, optional
@@ -167,11 +168,14 @@ def score_file(
     ModelError
         No champion, or a broken / untrusted one (nothing is ingested then).
     ConfigurationError
-        ``rel_path`` is not a raw file of the lake.
+        ``rel_path`` is not under ``raw/uploads/``.
     """
     started = time.perf_counter()
-    if not rel_path.startswith("raw/") or ".." in rel_path.split("/"):
-        raise ConfigurationError(f"only raw files of the lake can be scored, not {rel_path!r}")
+    if not rel_path.startswith(UPLOADS_PREFIX) or ".." in rel_path.split("/"):
+        raise ConfigurationError(
+            f"only uploads ({UPLOADS_PREFIX}...) are scored, not {rel_path!r}: the batch zone "
+            "raw/sessions/ shares one curated file per day with the batch ELT"
+        )
     watch = _Stopwatch()
     model = model if model is not None else cached_champion(lake)
     watch.lap("model")
