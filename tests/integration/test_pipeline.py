@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from c4.engine import connect
 from c4.pipeline import STATE_FILE, PipelineOptions, run_pipeline
 from c4.settings import Settings
@@ -14,7 +13,9 @@ from c4.storage import Lake
 def test_pipeline_runs_end_to_end_and_reuses_on_second_run(tmp_path) -> None:
     # Given a fresh local lake and a tiny configuration
     settings = Settings(lake=str(tmp_path / "lake"))
-    opts = PipelineOptions(customers=1500, months=14, malls=3, seed=11, upload_days=1, trials=3, horizon_days=35)
+    opts = PipelineOptions(
+        customers=1500, months=14, malls=3, seed=11, upload_days=1, trials=3, horizon_days=35
+    )
     # When the pipeline runs
     first = run_pipeline(settings, opts)
     lake = Lake(settings.lake)
