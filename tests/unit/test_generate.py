@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime
 from itertools import pairwise
 from pathlib import Path
@@ -344,6 +345,12 @@ def test_a_mall_alone_or_in_parallel_gives_the_same_files(small, tmp_path: Path)
     )
     assert file_hashes(alone) == file_hashes(root, "PE01")
     assert not (alone / "truth").exists()
+    leader = tmp_path / "leader"  # the partition holding the first mall also writes the truth
+    generate(Lake(str(leader)), replace(SMALL, only_malls=("CL01",)))
+    assert file_hashes(leader) == file_hashes(root, "CL01")
+    truth = (leader / "truth" / "guests.parquet").read_bytes()
+    assert truth == (root / "truth" / "guests.parquet").read_bytes()
+    assert not (leader / "truth" / "guest_activity.parquet").exists()
     parallel = tmp_path / "parallel"
     generate(Lake(str(parallel)), GeneratorConfig(customers=1500, months=3, seed=11, malls=3, workers=2))
     assert file_hashes(parallel) == file_hashes(root)

@@ -161,7 +161,9 @@ class GeneratorConfig:
     only_malls : tuple of str or None
         Write the raw files of these malls only (ids).  The population and every mall's
         stream are unchanged, so a mall's files are identical to a full run's: partitions
-        can be produced by separate jobs.  The truth table is written only when None.
+        can be produced by separate jobs.  ``truth/guests.parquet`` is written by full runs
+        and by the partial run holding the first selected mall (same bytes); the activity
+        counts and ``raw/_generation.json`` by full runs only.
     """
 
     customers: int = 20_000

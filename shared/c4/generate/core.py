@@ -140,7 +140,8 @@ def _phase_two(ctx: RunContext, item: int) -> MallResult | None:
     """One mall, or (``TRUTH_TASK``) the truth table."""
     if item == TRUTH_TASK:
         t0 = time.perf_counter()
-        write_truth(ctx.lake, truth_table(ctx.pop, ctx.grid, ctx.config.as_dict()))
+        meta = {k: v for k, v in ctx.config.as_dict().items() if k != "only_malls"}
+        write_truth(ctx.lake, truth_table(ctx.pop, ctx.grid, meta))
         logger.info("truth table written in %.2fs", time.perf_counter() - t0)
         return None
     return run_mall(ctx, item)
@@ -203,8 +204,11 @@ def generate(lake: Lake, config: GeneratorConfig, *, progress: Progress | None =
     positions = [i for i, m in enumerate(ctx.pop.malls) if m.mall_id in written]
     positions.sort(key=lambda i: -ctx.pop.malls[i].popularity)
     t1 = time.perf_counter()
-    truth = config.only_malls is None
-    items = ([TRUTH_TASK] if truth else []) + positions  # the truth is written alongside the malls
+    full = config.only_malls is None
+    # The truth is written alongside the malls: by a full run, or by the partial run that holds
+    # the first selected mall (so a per-mall fan-out writes it exactly once, identical bytes).
+    truth = full or config.selected_malls[0].mall_id in set(config.only_malls or ())
+    items = ([TRUTH_TASK] if truth else []) + positions
     done = _pool_map(_phase_two, ctx, items, config.effective_workers, progress, counted=set(positions))
     results = [r for r in done.values() if isinstance(r, MallResult)]
     t2 = time.perf_counter()
@@ -212,7 +216,7 @@ def generate(lake: Lake, config: GeneratorConfig, *, progress: Progress | None =
     order = [m.mall_id for m in ctx.pop.malls]
     results.sort(key=lambda r: order.index(r.mall_id))
     visits, sessions = _per_guest(ctx.pop.n, results)
-    if truth:
+    if full:
         write_activity(lake, ctx.pop, visits, sessions)
     dirt: Counter[str] = Counter({k: 0 for k in (*REJECT_REASONS, *INFO_COUNTS)})
     for r in results:
