@@ -48,17 +48,16 @@ def explain(
         ``"; "``-joined reason texts (``None`` when the model finds none) and the top
         reason's feature name (``None`` likewise).
     """
-    X = features[model.features].reset_index(drop=True)
+    names, specs = list(model.features), list(model.feature_specs)  # properties: read them once
+    X = features[names].reset_index(drop=True)
     refs = model.references
-    columns = [X[name].tolist() for name in model.features]  # row-wise .iloc is slow at 10^5 guests
+    columns = [X[name].tolist() for name in names]  # row-wise .iloc is slow at 10^5 guests
     texts: list[str | None] = []
     mains: list[str | None] = []
     for i, idx in enumerate(model.reason_indices(X, k)):
-        parts = [
-            reason_text(model.feature_specs[j], columns[j][i], refs.get(model.features[j]), "es") for j in idx
-        ]
+        parts = [reason_text(specs[j], columns[j][i], refs.get(names[j]), "es") for j in idx]
         texts.append(neutralise(REASON_SEPARATOR.join(parts)) if parts else None)
-        mains.append(model.features[idx[0]] if idx else None)
+        mains.append(names[idx[0]] if idx else None)
     return texts, mains
 
 

@@ -20,6 +20,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 UNKNOWN_MALL = "unknown"
 
 _SEPARATORS = re.compile(r"(; |: |\()")
+_MAYBE = re.compile(r"(?:^|; |: |\()[=+@\t\r-]")  # fast path: most cells have no such part
 _DANGER = re.compile(r"^(?:[=+@\t\r]|-(?!\d+(?:\.\d+)?(?:[\s);]|$)))")
 _SAFE_PARTITION = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
@@ -48,8 +49,8 @@ def neutralise(text: str | None) -> str | None:
     >>> neutralise("calidad de la señal WiFi (dBm): -75 (habitual: -60)")
     'calidad de la señal WiFi (dBm): -75 (habitual: -60)'
     """
-    if text is None:
-        return None
+    if text is None or not _MAYBE.search(text):
+        return text
     parts = _SEPARATORS.split(text)
     out = [("'" + p) if _DANGER.match(p) else p for p in parts]
     return "".join(out)
