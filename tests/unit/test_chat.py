@@ -303,6 +303,19 @@ def test_ask_text_shows_answer_and_sql(built: ChatLake) -> None:
     assert result.exit_code == 0, result.output
     assert "improved most" in result.stdout and "mall_risk_change" not in result.stdout
     assert "ORDER BY" in result.stdout
+    # the SQL and its parameters are printed dim, not wrapped in literal Rich tags
+    assert "[dim]" not in result.stdout and "[/dim]" not in result.stdout
+    assert "intent " in result.stdout and " · parameters " in result.stdout
+
+
+def test_chat_shows_sql_without_markup_tags(built: ChatLake) -> None:
+    lines = "Top 5 at-risk guests in Peru\nsalir\n"
+    result = CliRunner().invoke(
+        app, ["chat", "--lake", built.lake.uri, "--sql", "--no-snapshot"], input=lines
+    )
+    assert result.exit_code == 0, result.output
+    assert "FROM churn_predictions" in result.stdout
+    assert "[dim]" not in result.stdout and "[/dim]" not in result.stdout
 
 
 def test_chat_command_keeps_context(built: ChatLake) -> None:

@@ -60,8 +60,11 @@ def print_response(resp: ChatResponse, *, show_sql: bool = True) -> None:
         if len(resp.rows) > 15:
             console.print(f"[dim]… {len(resp.rows) - 15} more rows[/dim]")
     if show_sql and resp.sql:
-        console.print(f"[dim]intent {resp.intent} · parameters {resp.parameters}[/dim]", highlight=False)
-        console.print(f"[dim]{resp.sql}[/dim]", markup=False, highlight=False, style="dim")
+        # markup=False: parameters and SQL hold brackets that are text, not Rich markup.
+        console.print(
+            f"intent {resp.intent} · parameters {resp.parameters}", markup=False, highlight=False, style="dim"
+        )
+        console.print(resp.sql, markup=False, highlight=False, style="dim")
 
 
 def ask(
