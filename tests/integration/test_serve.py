@@ -2,9 +2,10 @@
 
 The browser test drives Debian's chromium through chromedriver's W3C WebDriver HTTP API
 (no Python browser library, nothing downloaded), types a question into the page, waits for
-the answer and saves a screenshot to ``docs/img/serve.png``.  Without chromedriver it falls
-back to ``chromium --headless --dump-dom`` on ``/?q=...`` (the page asks on load).  Skipped
-only when ``/usr/bin/chromium`` is absent.
+the answer and takes a screenshot (into the test's temporary folder; set
+``C4_UPDATE_SCREENSHOTS=1`` to refresh the committed ``docs/img/serve.png`` on purpose).
+Without chromedriver it falls back to ``chromium --headless --dump-dom`` on ``/?q=...`` (the
+page asks on load).  Skipped only when ``/usr/bin/chromium`` is absent.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from tests.chat_fixtures import ChatLake, shared_chat_lake
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "serve.png"
+#: The committed screenshot in the README; rewritten only when C4_UPDATE_SCREENSHOTS=1.
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "serve.png"
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -164,18 +166,21 @@ class WebDriver:
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium)")
-def test_page_in_headless_chromium(server: ChatServer) -> None:
+def test_page_in_headless_chromium(server: ChatServer, tmp_path: Path) -> None:
     profile = tempfile.mkdtemp(prefix="c4-chromium-")
     try:
         if CHROMEDRIVER.exists():
-            _drive_with_webdriver(server, profile)
+            shot = tmp_path / "serve.png"
+            _drive_with_webdriver(server, profile, shot)
+            if os.environ.get("C4_UPDATE_SCREENSHOTS") == "1":
+                shutil.copyfile(shot, DOCS_SCREENSHOT)
         else:
             _dump_dom(server, profile)
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def _drive_with_webdriver(server: ChatServer, profile: str) -> None:
+def _drive_with_webdriver(server: ChatServer, profile: str, screenshot: Path) -> None:
     port = _free_port()
     driver_proc = subprocess.Popen(
         [str(CHROMEDRIVER), f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -205,8 +210,7 @@ def _drive_with_webdriver(server: ChatServer, profile: str) -> None:
             assert answers[1][0] == "top_risk_guests" and "Colombia" in answers[1][1]
             assert wd.script("return document.getElementById('model').textContent").count("v20250601") == 1
             png = base64.b64decode(wd.s("GET", "/screenshot"))
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            SCREENSHOT.write_bytes(png)
+            screenshot.write_bytes(png)
             assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
         finally:
             wd.quit()
