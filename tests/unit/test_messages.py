@@ -14,6 +14,7 @@ from c4.scoring.messages import (
     guest_context,
     retention_message,
     retention_messages,
+    retention_messages_frame,
     template_for,
 )
 
@@ -125,3 +126,34 @@ def test_messages_are_spanish_sentences() -> None:
         assert re.search(r"[áéíóúñ¡¿]", text), key
         assert text.rstrip().endswith((".", "!")), key
         assert len(text) <= 200, key  # short enough for a push notification / SMS pair
+
+
+def test_frame_messages_equal_the_row_by_row_ones() -> None:
+    import pandas as pd
+
+    # Given guests with every kind of context, known and unknown, and mixed risk
+    rows = [
+        GUEST,
+        {**GUEST, "favourite_zone": "cine", "weekend_share": 0.2, "mean_visit_hour": 9.0},
+        {**GUEST, "home_mall_id": "XX99", "favourite_zone": "=cmd", "weekend_share": None},
+        {
+            "customer_id": "a",
+            "home_mall_id": None,
+            "favourite_zone": None,
+            "weekend_share": float("nan"),
+            "mean_visit_hour": 21.0,
+        },
+        {**GUEST, "home_mall_id": MALLS[-1].mall_id},
+    ]
+    reasons = ["visits_30d", None, "signal_mean_dbm", "tenure_days", "days_since_last_visit"]
+    risky = [True, True, True, True, False]
+    # When messages are built for the whole frame at once
+    out = retention_messages_frame(pd.DataFrame(rows), reasons, risky)
+    # Then they are exactly the row-by-row messages
+    assert out == retention_messages(rows, reasons, risky)
+    assert out[4] is None and out[2] is not None and "nuestro mall" in out[2]
+    # and a frame without context columns still gets generic words
+    bare = retention_messages_frame(
+        pd.DataFrame({"customer_id": ["a", "b"]}), [None, "n_zones"], [True, True]
+    )
+    assert bare == retention_messages([{}, {}], [None, "n_zones"], [True, True])

@@ -11,7 +11,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from c4.exceptions import ModelError
-from c4.modeling.reasons import contributions, reason_text, top_reason_indices
+from c4.modeling.reasons import CalibratedScorer, explain_matrix, reason_parts, value_words
 
 #: Risk bands relative to the decision threshold ``t``: ``alto`` p >= t (an offer pays);
 #: ``medio`` t/2 <= p < t (watch list); ``bajo`` p < t/2.
@@ -83,6 +83,7 @@ class ChurnModel:
     estimator: Any
     card: dict[str, Any]
     feature_specs: list[FeatureInfo] = field(default_factory=list)
+    _scorer: CalibratedScorer | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def threshold(self) -> float:
@@ -125,13 +126,61 @@ class ChurnModel:
         """Risk band of each probability (global threshold)."""
         return [risk_band(float(x), self.threshold) for x in np.asarray(p, dtype=float)]
 
+    def explain(self, frame: pd.DataFrame, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probability and top ``k`` reasons of each row, in one pass.
+
+        Returns
+        -------
+        (probability, reasons)
+            As :meth:`predict_proba`, and an ``(n, k)`` index array into :attr:`features`
+            (best first, ``-1`` where a row has fewer reasons).  Screen-then-verify
+            occlusion: see :mod:`c4.modeling.reasons`.
+        """
+        X = self._frame(frame)
+        if len(X) == 0:
+            return np.zeros(0), np.zeros((0, k), dtype=int)
+        if self._scorer is None:
+            self._scorer = CalibratedScorer(self.estimator, self.features)
+        with threadpool_limits(limits=SCORING_THREADS):
+            return explain_matrix(self.estimator, X, self.features, self.references, k, scorer=self._scorer)
+
+    def reason_matrix(self, frame: pd.DataFrame, k: int = 3) -> np.ndarray:
+        """Each row's top ``k`` risk-raising features as an ``(n, k)`` index array (see :meth:`explain`)."""
+        return self.explain(frame, k)[1]
+
     def reason_indices(self, frame: pd.DataFrame, k: int = 3) -> list[list[int]]:
         """Indices (into :attr:`features`) of each row's top ``k`` risk-raising features."""
-        if len(frame) == 0:
-            return []
-        with threadpool_limits(limits=SCORING_THREADS):
-            cal, raw = contributions(self.estimator, self._frame(frame), self.features, self.references)
-        return top_reason_indices(cal, raw, k)
+        return [[int(j) for j in row if j >= 0] for row in self.reason_matrix(frame, k)]
+
+    def reason_words(self, frame: pd.DataFrame, top: np.ndarray, lang: str = "es") -> list[list[str]]:
+        """The reasons of :meth:`reason_matrix` in plain words, row by row.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            The rows ``top`` was computed for.
+        top : int array (n, k)
+            :meth:`reason_matrix` output.
+        lang : str
+            ``"es"`` or ``"en"``.
+
+        Returns
+        -------
+        list of list of str
+        """
+        X = self._frame(frame)
+        refs = self.references
+        words: list[list[str]] = [[] for _ in range(len(X))]
+        texts = np.empty(top.shape, dtype=object)
+        for j in np.unique(top[top >= 0]):  # column-wise: one feature's values at a time
+            spec = self.feature_specs[j]
+            head, tail = reason_parts(spec, refs.get(spec.name), lang)
+            where = np.nonzero(top == j)
+            values = X[spec.name].to_numpy(dtype=object)[where[0]]
+            texts[where] = [head + v + tail for v in value_words(spec, values, lang)]
+        for i, row in enumerate(texts):
+            words[i] = [t for t in row if t is not None]
+        return words
 
     def reasons(self, frame: pd.DataFrame, k: int = 3, lang: str = "es") -> list[list[str]]:
         """Top ``k`` reasons per row in plain words (``lang`` = ``"es"`` or ``"en"``).
@@ -141,10 +190,4 @@ class ChurnModel:
         """
         if lang not in ("es", "en"):
             raise ModelError("lang must be 'es' or 'en'")
-        X = self._frame(frame)
-        values = X.to_numpy(dtype=object)
-        refs = self.references
-        return [
-            [reason_text(self.feature_specs[j], values[i, j], refs.get(self.features[j]), lang) for j in idx]
-            for i, idx in enumerate(self.reason_indices(X, k))
-        ]
+        return self.reason_words(frame, self.reason_matrix(frame, k), lang)

@@ -19,6 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from c4.features.schema import SPECS_BY_NAME
 from c4.malls import MALLS_BY_ID
 
@@ -252,3 +255,61 @@ def retention_messages(
         retention_message(row, reason) if risky else None
         for row, reason, risky in zip(rows, main_reasons, at_risk, strict=True)
     ]
+
+
+def _when_column(weekend_share: pd.Series, mean_hour: pd.Series) -> np.ndarray:
+    """:func:`_when` for a whole column pair."""
+    share = pd.to_numeric(weekend_share, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    hour = pd.to_numeric(mean_hour, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    day = np.where(share >= 0.5, "este fin de semana", "esta semana").astype(object)
+    part = np.select(
+        [hour < 12, hour < 19, hour >= 19], [" por la mañana", " por la tarde", " por la noche"], ""
+    )
+    return np.asarray(day + part.astype(object))
+
+
+def retention_messages_frame(
+    features: pd.DataFrame, main_reasons: Sequence[str | None], at_risk: Sequence[bool] | np.ndarray
+) -> list[str | None]:
+    """:func:`retention_messages` for a whole feature frame, column-wise.
+
+    Each distinct (template, mall, zone, day and time) is formatted once.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        One row per guest, with the :data:`CONTEXT_FEATURES` it has.
+    main_reasons : sequence of str or None
+        Each guest's top reason feature.
+    at_risk : sequence of bool
+        Whether the guest is at or above the decision threshold.
+
+    Returns
+    -------
+    list of str or None
+        Equal to ``retention_messages(rows, main_reasons, at_risk)`` for the frame's rows.
+    """
+    n = len(features)
+    risky = np.nonzero(np.asarray(at_risk, dtype=bool))[0]
+    out: list[str | None] = [None] * n
+    if not len(risky):
+        return out
+
+    def column(name: str) -> pd.Series:
+        return features[name].iloc[risky] if name in features.columns else pd.Series([None] * len(risky))
+
+    mall = column("home_mall_id").astype(object).map(lambda v: MALLS_BY_ID.get(str(v)))
+    malls = [m.name if m is not None else _ANY_MALL for m in mall]
+    zones = [ZONE_WORDS.get(str(z)) or _ANY_ZONE for z in column("favourite_zone").astype(object)]
+    when = _when_column(column("weekend_share"), column("mean_visit_hour"))
+    keys: dict[str | None, str] = {}
+    done: dict[tuple[str, str, str, str], str] = {}
+    for pos, i in enumerate(risky.tolist()):
+        reason = main_reasons[i]
+        key = keys.get(reason) or keys.setdefault(reason, template_for(reason).key)
+        combo = (key, malls[pos], zones[pos], str(when[pos]))
+        text = done.get(combo)
+        if text is None:
+            text = done[combo] = TEMPLATES[key].text.format(mall=combo[1], zona=combo[2], cuando=combo[3])
+        out[i] = text
+    return out

@@ -1,9 +1,10 @@
 """From a feature frame to ``churn_predictions`` rows: probability, band, reasons, message.
 
-The model (``c4.modeling``) gives the calibrated probability, the risk band (against the
-guest's country threshold when the card has one) and the indices of each guest's top reasons;
-the reasons are put in plain words by ``c4.modeling.reasons.reason_text`` and the main one
-picks the retention message template (:mod:`c4.scoring.messages`).
+One pass of the model (:meth:`c4.modeling.model.ChurnModel.explain`) gives each guest's
+calibrated probability and the indices of the top reasons; the risk band is set against the
+guest's country threshold (when the card has one); the reasons are put in plain words column by
+column (:meth:`ChurnModel.reason_words`) and the main one picks the retention message template
+(:mod:`c4.scoring.messages`).  Everything is computed over all guests at once.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from c4.modeling.reasons import reason_text
-from c4.scoring.messages import CONTEXT_FEATURES, retention_message
+from c4.modeling.model import MEDIUM_FLOOR_FACTOR
+from c4.scoring.messages import retention_messages_frame
 from c4.scoring.safety import neutralise, partition_value
 
 logger = logging.getLogger(__name__)
@@ -28,10 +29,13 @@ TOP_REASONS = 3
 REASON_SEPARATOR = "; "
 
 
-def _column(frame: pd.DataFrame, name: str) -> list[Any]:
-    if name not in frame.columns:
-        return [None] * len(frame)
-    return [None if pd.isna(v) else v for v in frame[name].tolist()]
+def _texts(model: Any, features: pd.DataFrame, top: np.ndarray) -> tuple[list[str | None], list[str | None]]:
+    """``"; "``-joined reason texts and the main reason's feature, from a reason index array."""
+    names = list(model.features)
+    words = model.reason_words(features, top, "es")
+    texts = [neutralise(REASON_SEPARATOR.join(w)) if w else None for w in words]
+    mains = [names[j] if j >= 0 else None for j in (top[:, 0] if top.shape[1] else np.full(len(top), -1))]
+    return texts, mains
 
 
 def explain(
@@ -39,8 +43,8 @@ def explain(
 ) -> tuple[list[str | None], list[str | None]]:
     """Each guest's reasons in Spanish plain words and the feature of the main reason.
 
-    One call to the model's reason attribution serves both outputs (it is the costly part
-    of scoring: one batch prediction per feature).
+    One call to the model's reason attribution (:meth:`ChurnModel.explain`) serves both
+    outputs.
 
     Returns
     -------
@@ -48,17 +52,28 @@ def explain(
         ``"; "``-joined reason texts (``None`` when the model finds none) and the top
         reason's feature name (``None`` likewise).
     """
-    names, specs = list(model.features), list(model.feature_specs)  # properties: read them once
-    X = features[names].reset_index(drop=True)
-    refs = model.references
-    columns = [X[name].tolist() for name in names]  # row-wise .iloc is slow at 10^5 guests
-    texts: list[str | None] = []
-    mains: list[str | None] = []
-    for i, idx in enumerate(model.reason_indices(X, k)):
-        parts = [reason_text(specs[j], columns[j][i], refs.get(names[j]), "es") for j in idx]
-        texts.append(neutralise(REASON_SEPARATOR.join(parts)) if parts else None)
-        mains.append(names[idx[0]] if idx else None)
-    return texts, mains
+    return _texts(model, features, model.reason_matrix(features, k))
+
+
+def _bands(model: Any, proba: np.ndarray, countries: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Risk band and at-risk flag of each guest, against the guest's country threshold."""
+    by_country = {c: model.threshold_for(c) for c in countries.dropna().unique()}
+    t = countries.map(by_country).astype(float).fillna(model.threshold).to_numpy()
+    bands = np.where(proba >= t, "alto", np.where(proba >= t * MEDIUM_FLOOR_FACTOR, "medio", "bajo"))
+    return bands, proba >= t
+
+
+def _malls(ids: list[str], homes: pd.Series, seen: Mapping[str, str | None]) -> list[str]:
+    """Partition ``mall_id`` of each guest: the home mall, else where the file saw the guest."""
+    safe: dict[Any, str] = {}
+    out = []
+    for c, h in zip(ids, homes.tolist(), strict=True):
+        value = seen.get(c) if h is None or (isinstance(h, float) and np.isnan(h)) else h
+        mall = safe.get(value)
+        if mall is None:
+            mall = safe[value] = partition_value(value)
+        out.append(mall)
+    return out
 
 
 def predictions_frame(
@@ -99,22 +114,16 @@ def predictions_frame(
         reasons, message, source_file, scored_at, dt``; sorted by decreasing probability.
     """
     n = len(features)
-    proba = np.asarray(model.predict_proba(features), dtype=float)
-    countries = _column(features, "home_country")
-    bands = [model.risk_band(p, c) for p, c in zip(proba, countries, strict=True)]
-    at_risk = [p >= model.threshold_for(c) for p, c in zip(proba, countries, strict=True)]
-    reasons, mains = explain(model, features)
-    context = {name: _column(features, name) for name in CONTEXT_FEATURES}
-    messages = [
-        retention_message({name: context[name][i] for name in CONTEXT_FEATURES}, mains[i])
-        if at_risk[i]
-        else None
-        for i in range(n)
-    ]
-    seen = seen_at or {}
+    features = features.reset_index(drop=True)
+    proba, top = model.explain(features, TOP_REASONS)
+    proba = np.asarray(proba, dtype=float)
+    countries = features["home_country"] if "home_country" in features.columns else pd.Series([None] * n)
+    bands, at_risk = _bands(model, proba, countries.astype(object))
+    reasons, mains = _texts(model, features, top)
+    messages = retention_messages_frame(features, mains, at_risk)
     ids = [str(c) for c in features["customer_id"]]
-    homes = _column(features, "home_mall_id")
-    malls = [partition_value(h if h is not None else seen.get(c)) for c, h in zip(ids, homes, strict=True)]
+    homes = features["home_mall_id"] if "home_mall_id" in features.columns else pd.Series([None] * n)
+    malls = _malls(ids, homes.astype(object), seen_at or {})
     out = pd.DataFrame(
         {
             "customer_id": ids,
@@ -130,5 +139,5 @@ def predictions_frame(
             "dt": as_of_date.isoformat() if n else [],
         }
     )
-    logger.info("scored %d guests of %s: %d at or above the threshold", n, source_file, sum(at_risk))
+    logger.info("scored %d guests of %s: %d at or above the threshold", n, source_file, int(at_risk.sum()))
     return out.sort_values(["churn_probability", "customer_id"], ascending=[False, True], ignore_index=True)
