@@ -135,9 +135,20 @@ class DuckEngine:
             self.materialize(f"raw_{i}", dr.read_sql(i, src, target))
         finally:
             os.remove(target)
-        self.con.execute(dr.insert_sql(i, *dr.values_sql(src)))
+        test, prepare, select, row_filter = dr.values_sql(src)
+        self.materialize(f"rejects_{i}", dr.rejects_sql(i))
+        bounds = self.fetch(dr.boundaries_sql(i, test)).column("rid").to_numpy()
+        n_rows = int(self.fetch(f"SELECT COUNT(*) AS n FROM raw_{i}").column("n")[0].as_py())
+        attr = dr.attribution(
+            bounds, n_rows, concat.files, self.fetch(f"SELECT j, local_line FROM rejects_{i}")
+        )
+        self.con.register(f"attr_{i}", attr)
+        try:
+            self.con.execute(dr.insert_sql(i, test, prepare, select, row_filter))
+        finally:
+            self.con.unregister(f"attr_{i}")
         bad = self.con.execute(dr.encoding_errors_sql(i)).fetchall()
-        self.drop(f"raw_{i}", f"rej_{i}", f"scan_{i}", f"files_{i}")
+        self.drop(f"raw_{i}", f"rej_{i}", f"scan_{i}", f"files_{i}", f"rejects_{i}")
         return {path: f"not UTF-8 text (invalid byte sequence on line {line})" for path, line in bad}
 
     def load_staging_table(self, table: pa.Table) -> None:

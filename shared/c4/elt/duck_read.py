@@ -14,14 +14,17 @@ joins those lines); for JSON lines they are exact.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
 from c4.elt.contract import CONTRACT_COLUMNS
 from c4.elt.probe import SourceFile
+from c4.exceptions import C4Error
 
 BOUNDARY = "\x02c4-file-boundary"
 JSON_DELIM = "\x01"  # never valid inside a JSON line, so each line is one field
@@ -126,8 +129,9 @@ def read_sql(i: int, src: SourceFile, path: str) -> str:
 def values_sql(src: SourceFile) -> tuple[str, str, str, str]:
     """SQL for (boundary test, per-row preparation, staging values, row filter) of a group.
 
-    The scanned rows are ``r``; JSON lines are parsed once (``r.j``: the contract keys' JSON
-    values, NULL for an absent key; the whole list NULL for invalid JSON).
+    The scanned rows are ``r``; a JSON line is parsed once, by ``json_transform`` (``r.j``: a
+    struct of the resolved keys' values as text, NULL for an absent key or a JSON null; the
+    whole struct NULL for invalid JSON or a line that is not an object).
     """
     if src.fmt == "csv":
         index = {name: k for k, name in enumerate(src.columns)}
@@ -136,77 +140,129 @@ def values_sql(src: SourceFile) -> tuple[str, str, str, str]:
         )
         return f"r.c0 = '{BOUNDARY}'", "", f"NULL, NULL, TRUE, TRUE, {values}", "TRUE"
     keys = src.source_of
-    paths = "[" + ", ".join(_json_path(keys.get(c, c)) for c in CONTRACT_COLUMNS) + "]"
-    prepare = f", TRY(json_extract(r.line, {paths})) AS j"
-    ok = "(r.j IS NOT NULL AND starts_with(ltrim(r.line), '{'))"
-    position = {c: k + 1 for k, c in enumerate(CONTRACT_COLUMNS)}
-    values = ", ".join(
-        f"CASE WHEN {ok} THEN r.j[{position[c]}] ->> '$' END" if c in keys else "NULL"
-        for c in CONTRACT_COLUMNS
+    fields = dict.fromkeys(keys.values())
+    struct = _quote(json.dumps(dict.fromkeys(fields, "VARCHAR")))
+    prepare = (
+        f", CASE WHEN json_valid(r.line) AND starts_with(ltrim(r.line), '{{') "
+        f"THEN json_transform(r.line, {struct}) END AS j"
     )
+    ok = "(r.j IS NOT NULL)"
+
+    def value(col: str) -> str:
+        return f"struct_extract(r.j, {_quote(keys[col])})" if col in keys else "NULL"
+
+    def present(col: str) -> str:  # a key with a JSON null value is present (rare: checked last)
+        return (
+            f"CASE WHEN NOT {ok} THEN FALSE WHEN {value(col)} IS NOT NULL THEN TRUE "
+            f"ELSE json_exists(r.line, {_json_path(keys[col])}) END"
+        )
+
+    values = ", ".join(value(c) for c in CONTRACT_COLUMNS)
     select = (
         f"CASE WHEN {ok} THEN NULL ELSE r.line END, "
         f"CASE WHEN {ok} THEN NULL ELSE 'invalid JSON or not a JSON object' END, "
-        f"{ok} AND r.j[{position['customer_id']}] IS NOT NULL, "
-        f"{ok} AND r.j[{position['session_start']}] IS NOT NULL, {values}"
+        f"{present('customer_id')}, {present('session_start')}, {values}"
     )
     return f"r.line = '{BOUNDARY}'", prepare, select, "r.line IS NOT NULL"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _json_path(key: str) -> str:
     return "'$.\"" + key.replace("'", "''").replace('"', '\\"') + "\"'"
 
 
+def rejects_sql(i: int) -> str:
+    """The lines DuckDB rejected in group ``i``, one row per line, attributed to their file.
+
+    Columns: ``j`` (file index), ``rel_path``, ``local_line`` (line in the original file),
+    ``csv_line``, ``error_type``, ``error``.  Small: only rejected lines.
+    """
+    return f"""SELECT f.j, f.rel_path, e.line - f.line_start + f.local_offset AS local_line,
+        MIN(e.csv_line) AS csv_line, MIN(CAST(e.error_type AS VARCHAR)) AS error_type,
+        MIN(CAST(e.error_type AS VARCHAR) || ': ' || e.error_message) AS error
+    FROM rej_{i} AS e
+    ASOF JOIN files_{i} AS f ON e.line_byte_position >= f.byte_start
+    GROUP BY ALL"""
+
+
+def attribution(boundaries: np.ndarray, n_rows: int, files: pa.Table, rejects: pa.Table) -> pa.Table:
+    """Which file and line each scanned row comes from, in scan order (for a positional join).
+
+    Parameters
+    ----------
+    boundaries : numpy.ndarray
+        Row numbers (scan order) of the boundary rows, one per file, ascending.
+    n_rows : int
+        Rows in the scan.
+    files : pyarrow.Table
+        The group's files (:attr:`ConcatFile.files`).
+    rejects : pyarrow.Table
+        Rejected lines (:func:`rejects_sql`): ``j`` and ``local_line`` are used.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``fj`` (file index) and ``line_no`` (line in the original file: the k-th row after file
+        j's boundary is line ``local_offset + k`` plus the rejected lines before it), one row
+        per scanned row (boundary rows included).
+
+    Raises
+    ------
+    C4Error
+        If the boundaries do not match the files (the scan lost or split a boundary line).
+    """
+    bounds = np.asarray(boundaries, dtype=np.int64)
+    if len(bounds) != files.num_rows or (n_rows and (len(bounds) == 0 or bounds[0] != 0)):
+        raise C4Error(f"found {len(bounds)} file boundaries for {files.num_rows} files")
+    counts = np.diff(np.append(bounds, n_rows))
+    fj = np.repeat(np.arange(len(bounds), dtype=np.int64), counts)
+    k = np.arange(n_rows, dtype=np.int64) - bounds[fj]
+    offsets = files.column("local_offset").to_numpy()
+    line = k + offsets[fj]
+    if rejects.num_rows:
+        rj = rejects.column("j").to_numpy()
+        rl = rejects.column("local_line").to_numpy()
+        for j in np.unique(rj):
+            lines = np.sort(rl[rj == j])
+            steps = lines - offsets[j] - np.arange(1, len(lines) + 1)  # rows read before reject m
+            rows = slice(bounds[j], bounds[j] + counts[j])
+            line[rows] += np.searchsorted(steps, k[rows], side="left")
+    return pa.table({"fj": pa.array(fj), "line_no": pa.array(line)})
+
+
 def insert_sql(i: int, boundary_test: str, prepare: str, select: str, row_filter: str) -> str:
     """INSERT INTO staging the rows and rejected lines of group ``i``.
 
-    Needs ``raw_<i>`` (the scan, in file order), ``files_<i>`` (see :class:`ConcatFile`) and
-    DuckDB's rejects tables ``rej_<i>``/``scan_<i>``.
+    Needs ``raw_<i>`` (the scan, in file order), ``attr_<i>`` (:func:`attribution`, same order),
+    ``files_<i>`` (see :class:`ConcatFile`) and ``rejects_<i>`` (:func:`rejects_sql`).
     """
     nulls = ", ".join("NULL" for _ in CONTRACT_COLUMNS)
     return f"""INSERT INTO staging
-    WITH scanned AS (SELECT rowid AS rid, * FROM raw_{i}),
-    marks AS (
-        SELECT rid AS r0, CAST(ROW_NUMBER() OVER (ORDER BY rid) - 1 AS BIGINT) AS j
-        FROM scanned AS r WHERE {boundary_test}
-    ),
-    rej AS (
-        SELECT f.j, f.rel_path, e.line - f.line_start + f.local_offset AS local_line,
-            MIN(e.csv_line) AS csv_line, MIN(CAST(e.error_type AS VARCHAR)) AS error_type,
-            MIN(CAST(e.error_type AS VARCHAR) || ': ' || e.error_message) AS error
-        FROM rej_{i} AS e
-        ASOF JOIN files_{i} AS f ON e.line_byte_position >= f.byte_start
-        GROUP BY ALL
-    ),
-    steps AS (
-        SELECT j, local_line - local_offset - n AS t, MAX(n) AS n
-        FROM (
-            SELECT r.j, r.local_line, f.local_offset,
-                ROW_NUMBER() OVER (PARTITION BY r.j ORDER BY r.local_line) AS n
-            FROM rej AS r JOIN files_{i} AS f USING (j)
-        )
-        GROUP BY ALL
-    ),
-    rows_ AS (
-        SELECT m.j AS fj, r.rid - m.r0 AS k, r.*{prepare}
-        FROM scanned AS r ASOF JOIN marks AS m ON r.rid >= m.r0
-        WHERE NOT COALESCE({boundary_test}, FALSE)
+    WITH rows_ AS (
+        SELECT a.fj, a.line_no, r.*{prepare}
+        FROM raw_{i} AS r POSITIONAL JOIN attr_{i} AS a
     )
-    SELECT f.rel_path, r.k + f.local_offset + COALESCE(s.n, 0), {select}
+    SELECT f.rel_path, r.line_no, {select}
     FROM rows_ AS r
     JOIN files_{i} AS f ON f.j = r.fj
-    ASOF LEFT JOIN steps AS s ON s.j = r.fj AND r.k > s.t
-    WHERE {row_filter}
+    WHERE NOT COALESCE({boundary_test}, FALSE) AND {row_filter}
     UNION ALL
     SELECT rel_path, local_line, csv_line, error, TRUE, TRUE, {nulls}
-    FROM rej WHERE error_type <> 'INVALID ENCODING'"""
+    FROM rejects_{i} WHERE error_type <> 'INVALID ENCODING'"""
+
+
+def boundaries_sql(i: int, boundary_test: str) -> str:
+    """Scan positions of the boundary rows of group ``i`` (ascending)."""
+    return f"SELECT rowid AS rid FROM raw_{i} AS r WHERE COALESCE({boundary_test}, FALSE) ORDER BY rid"
 
 
 def encoding_errors_sql(i: int) -> str:
     """Files of group ``i`` with invalid UTF-8 (unreadable as a whole)."""
-    return f"""SELECT f.rel_path, MIN(e.line - f.line_start + f.local_offset) AS line
-    FROM rej_{i} AS e ASOF JOIN files_{i} AS f ON e.line_byte_position >= f.byte_start
-    WHERE CAST(e.error_type AS VARCHAR) = 'INVALID ENCODING' GROUP BY f.rel_path"""
+    return f"""SELECT rel_path, MIN(local_line) AS line FROM rejects_{i}
+    WHERE error_type = 'INVALID ENCODING' GROUP BY rel_path"""
 
 
 def temp_path(folder: str, i: int) -> str:

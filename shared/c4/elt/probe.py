@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pyarrow.parquet as pq
 
 from c4.elt.contract import (
-    REQUIRED,
+    CONTRACT_COLUMNS,
     file_id,
     format_from_name,
     missing_required,
@@ -38,6 +38,8 @@ _COMPRESSED = {
     b"\x28\xb5\x2f\xfd": "zstd-compressed",
 }
 _DELIMITERS = (",", ";", "\t", "|")
+#: JSON lines read for their keys (each key of the contract is looked up in every line anyway).
+JSON_KEY_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def _probe_jsonl(
     if text.lstrip().startswith("["):
         return base.failed("a JSON array document: send JSON lines (one object per line)")
     keys: dict[str, None] = {}
-    for line in lines[:200]:
+    for line in lines[:JSON_KEY_LINES]:
         try:
             obj = json.loads(line)
         except ValueError:
@@ -185,7 +187,7 @@ def _probe_jsonl(
             keys.update(dict.fromkeys(obj))
     resolved = resolve_columns(keys, mapping)
     wanted = validate_mapping(mapping)
-    for col in REQUIRED:
+    for col in CONTRACT_COLUMNS:  # a key absent from the head may come later: same as absent
         resolved.setdefault(col, wanted.get(col, col))
     return SourceFile(base.rel_path, "jsonl", base.size, ",", tuple(keys), tuple(resolved.items()))
 
