@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from datetime import datetime
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from c4.elt import ingest_file, run_elt
 from c4.elt.contract import file_id
@@ -199,3 +202,56 @@ def test_cli_elt_prints_the_summary(lake, monkeypatch):
     assert lake.read_parquet("curated/sessions").num_rows == 1
     bad = CliRunner().invoke(app, ["--lake", lake.uri, "--map", "nonsense=x"])
     assert bad.exit_code == 2 and "not a contract column" in bad.output
+
+
+def test_typed_parquet_upload_is_normalised_to_utc(lake):
+    # Given a Parquet upload with real types: a tz-aware start (Santiago), a naive end, numbers
+    lake, settings = lake
+    start = pa.array([datetime(2025, 3, 14, 21, 0)], pa.timestamp("ms", tz="UTC")).cast(
+        pa.timestamp("ms", tz="America/Santiago")
+    )
+    table = pa.table(
+        {
+            "customer_id": ["aa:bb:cc:00:00:09"],
+            "mall_id": ["CL01"],
+            "session_start": start,
+            "session_end": pa.array([datetime(2025, 3, 14, 18, 30)], pa.timestamp("us")),  # naive: local
+            "bytes_down": pa.array([1234], pa.int64()),
+            "dwell_minutes": pa.array([30.0], pa.float64()),
+        }
+    )
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    lake.write_bytes("raw/uploads/typed.parquet", buf.getvalue())
+    # When it is ingested
+    result = ingest_file(lake, settings, "raw/uploads/typed.parquet", now=NOW)
+    # Then the aware start keeps its instant, the naive end is read as the mall's local time (UTC-3)
+    assert (result.status, result.rows_accepted) == ("ok", 1), result.rejected_by_reason
+    row = result.accepted.to_pylist()[0]
+    assert row["session_start"] == datetime(2025, 3, 14, 21, 0)
+    assert row["session_end"] == datetime(2025, 3, 14, 21, 30)
+    assert (row["local_hour"], row["bytes_down"], row["dwell_minutes"]) == (18, 1234, 30.0)
+
+
+def test_crlf_files_in_a_batch_keep_exact_lines(lake):
+    # Given a CRLF file with a malformed row, next to an LF file of the same header
+    lake, settings = lake
+    header = "customer_id,session_start,mall_id"
+    crlf = "\r\n".join(
+        [header, "aa:01,2025-05-02T10:00:00-05:00,PE02", "bad", "aa:02,2025-05-02T11:00:00-05:00,PE02"]
+    )
+    lf = "\n".join([header, "aa:03,2025-05-02T12:00:00-05:00,PE02"])
+    lake.write_bytes("raw/sessions/mall_id=PE02/date=2025-05-02/a.csv", (crlf + "\r\n").encode())
+    lake.write_bytes("raw/sessions/mall_id=PE02/date=2025-05-02/b.csv", (lf + "\n").encode())
+    # When the batch runs
+    summary = run_elt(lake, settings, now=NOW)
+    # Then both files are read, the bad row is quarantined with its own line number
+    assert (summary.rows_in, summary.rows_accepted, summary.rejected_by_reason) == (4, 3, {"malformed": 1})
+    rejected = read_quarantine_rows(lake).to_pylist()
+    assert [(r["source_file"].rsplit("/", 1)[-1], r["line_no"]) for r in rejected] == [("a.csv", 3)]
+    lines = (
+        connect(lake)
+        .execute("SELECT customer_id, session_start FROM sessions ORDER BY session_start")
+        .fetchall()
+    )
+    assert [t.hour for _, t in lines] == [15, 16, 17]

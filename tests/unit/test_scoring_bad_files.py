@@ -20,10 +20,7 @@ CASES = cases()
 
 #: Corpus cases the ELT (``c4.elt.ingest_file``) does not handle yet, reported to its owner.
 #: Strict: once fixed, the XPASS fails the run and the entry must be removed.
-ELT_BUGS = {
-    "crlf_line_endings": "ELT: DuckDB's CSV reader raises 'invalid state' on CRLF line endings",
-    "parquet_typed": "ELT: parse._as_strings calls pc.strftime(..., timezone=) unknown to pyarrow 25",
-}
+ELT_BUGS: dict[str, str] = {}
 PARAMS = [
     pytest.param(c, id=c.name, marks=pytest.mark.xfail(strict=True, reason=ELT_BUGS[c.name]))
     if c.name in ELT_BUGS

@@ -42,6 +42,8 @@ class ConcatFile:
 def _body(data: bytes, fmt: str) -> tuple[bytes, int]:
     """The data lines of a file and how many lines precede them (header and blank lines)."""
     data = data.removeprefix(_BOM)
+    if b"\r" in data:  # one line ending for the whole concatenated file (DuckDB needs that)
+        data = data.replace(b"\r\n", b"\n")
     if fmt != "csv":
         return data, 0
     pos, skipped = 0, 0

@@ -23,6 +23,8 @@ from c4.elt.contract import CONTRACT_COLUMNS
 from c4.elt.probe import SourceFile
 from c4.exceptions import UnreadableFileError
 
+_ISO = "%Y-%m-%dT%H:%M:%S"  # %S carries the fraction of the timestamp's unit
+
 STAGING_SCHEMA = pa.schema(
     [
         ("source_file", pa.string()),
@@ -141,15 +143,18 @@ def _to_table(rows: list[dict[str, Any]], rel_path: str) -> pa.Table:
 
 
 def _as_strings(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A typed Parquet column as contract text.
+
+    A time-zone-aware timestamp becomes ISO 8601 in UTC with a ``Z`` (so it is normalised
+    exactly); a naive one becomes ISO 8601 without offset, read like a naive text timestamp
+    (the mall's local time when the mall is known, else UTC).  Other types are cast to text.
+    """
     typ = column.type
-    if pa.types.is_timestamp(typ) and typ.tz is not None:
-        utc = column.cast(pa.timestamp("us", tz="UTC"))
-        text = pc.strftime(utc, format="%Y-%m-%dT%H:%M:%S", timezone="UTC")
-        return pc.binary_join_element_wise(text, pa.scalar("Z"), "")
     if pa.types.is_timestamp(typ):
-        return pc.strftime(column.cast(pa.timestamp("us")), format="%Y-%m-%dT%H:%M:%S")
-    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
-        return column.cast(pa.string())
+        if typ.tz is not None:  # strftime formats in the type's own zone: make that UTC
+            utc = column.cast(pa.timestamp(typ.unit, tz="UTC"))
+            return pc.binary_join_element_wise(pc.strftime(utc, format=_ISO), pa.scalar("Z"), "")
+        return pc.strftime(column, format=_ISO)
     return column.cast(pa.string())
 
 
