@@ -14,6 +14,7 @@ from c4.elt.contract import file_id
 from c4.elt.outputs import read_quarantine_rows
 from c4.elt.samples import EXPECTED, FILES, RAW_MACS, UNREADABLE, write_sample_raw
 from c4.engine import connect
+from c4.generate import DirtConfig, GeneratorConfig, generate
 from c4.settings import Settings
 from c4.storage import Lake, open_lake
 
@@ -255,3 +256,19 @@ def test_crlf_files_in_a_batch_keep_exact_lines(lake):
         .fetchall()
     )
     assert [t.hour for _, t in lines] == [15, 16, 17]
+
+
+def test_generated_lake_quarantine_matches_the_generator_exactly(tmp_path):
+    # Given a generated raw zone with every kind of dirt, stuck clocks included
+    settings = Settings(lake=str(tmp_path / "gen"), pseudonym_key="lake-test-key-0123456789")
+    lake = open_lake(settings)
+    cfg = GeneratorConfig(
+        customers=1500, months=3, seed=3, malls=2, workers=1, dirt=DirtConfig.preset("high")
+    )
+    generated = generate(lake, cfg)
+    assert generated.expected_rejects["future_timestamp"] > 0
+    # When the ELT runs at the real processing time (no knowledge of the generator's window)
+    summary = run_elt(lake, settings)
+    # Then every expected reject is quarantined with its reason, and nothing else is
+    assert summary.rejected_by_reason == {k: v for k, v in generated.expected_rejects.items() if v}
+    assert summary.rows_in == generated.rows

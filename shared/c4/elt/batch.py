@@ -29,7 +29,6 @@ from c4.tables import MALLS
 logger = logging.getLogger(__name__)
 
 RAW_SESSIONS = "raw/sessions"
-GENERATION_META = "raw/_generation.json"
 Progress = Callable[[int, int], None]
 
 
@@ -57,22 +56,6 @@ def naive_utc(value: datetime | None) -> datetime:
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value
-
-
-def simulated_now(lake: Lake) -> datetime | None:
-    """The processing time a generated raw zone simulates (end of the generated window).
-
-    The generator writes ``raw/_generation.json``; its data ends at ``window.end_exclusive``, so
-    that is the "now" against which future timestamps are judged.  ``None`` for real data.
-    """
-    if not lake.exists(GENERATION_META):
-        return None
-    try:
-        end = lake.read_json(GENERATION_META)["window"]["end_exclusive"]
-        return datetime.fromisoformat(str(end))
-    except (KeyError, TypeError, ValueError) as exc:
-        logger.warning("ignoring %s: %s", GENERATION_META, exc)
-        return None
 
 
 def new_raw_files(lake: Lake, prefix: str = RAW_SESSIONS) -> tuple[list[str], int]:
@@ -184,8 +167,7 @@ def run_batch(
     """
     started = time.perf_counter()
     at = naive_utc(now)
-    reference = at if now is not None else (simulated_now(lake) or at)
-    params = SqlParams(reference=reference, ingested_at=at, reject_unknown_malls=True)
+    params = SqlParams(reference=at, ingested_at=at, reject_unknown_malls=True)
     write_malls(lake)
     files, skipped = new_raw_files(lake)
     summary = EltSummary(files_skipped=skipped, engine=engine.name)

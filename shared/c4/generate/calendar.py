@@ -209,9 +209,9 @@ def local_offsets(mall: Mall, days: list[date]) -> list[str]:
     return out
 
 
-def next_year(d: date) -> date:
-    """The same calendar day one year later (29 February -> 28 February)."""
+def years_ahead(d: date, years: int) -> date:
+    """The same calendar day ``years`` later (29 February -> 28 February)."""
     try:
-        return d.replace(year=d.year + 1)
+        return d.replace(year=d.year + years)
     except ValueError:
-        return d.replace(year=d.year + 1, day=28)
+        return d.replace(year=d.year + years, day=28)

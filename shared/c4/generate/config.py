@@ -52,8 +52,9 @@ class DirtConfig:
     clock_skew_rate : float
         Share of mall-days whose controller clock is off by 1-15 minutes (rows valid).
     future_clock_rate : float
-        Share of mall-days whose controller clock is stuck one year in the future: every
-        row of that file is ``future_timestamp``.
+        Share of mall-days whose controller clock is stuck years in the future
+        (:data:`c4.generate.dirt.STUCK_CLOCK_YEARS`): every row of that file is
+        ``future_timestamp`` for any processing time before then.
     """
 
     duplicate_rate: float = 0.004

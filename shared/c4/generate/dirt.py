@@ -15,7 +15,7 @@ unparseable session_start       ``bad_timestamp``
 negative dwell, end < start,    ``bad_value``
 signal outside [-120, 0]
 clock skew of minutes           accepted               whole file shifted by 1-15 minutes
-clock stuck a year ahead        ``future_timestamp``   whole file
+clock stuck years ahead         ``future_timestamp``   whole file, dated STUCK_CLOCK_YEARS later
 empty optional field            accepted
 ==============================  =====================  ==========================================
 """
@@ -77,6 +77,9 @@ BAD_TIMESTAMPS = (
 )
 BAD_SIGNALS = ("15", "-135", "127", "-200")
 LATE_DAYS = (1, 2, 3)
+#: How far ahead a stuck controller clock dates its file: far enough that the rows are in the
+#: future of any realistic processing time, so the ELT needs no knowledge of the generator.
+STUCK_CLOCK_YEARS = 10
 LATE_DAYS_P = (0.6, 0.3, 0.1)
 
 

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from c4.generate import params as P
-from c4.generate.calendar import Grid, local_offsets, next_year
-from c4.generate.dirt import MALFORMED, NONE, DirtPlan, malform, spoil_rows
+from c4.generate.calendar import Grid, local_offsets, years_ahead
+from c4.generate.dirt import MALFORMED, NONE, STUCK_CLOCK_YEARS, DirtPlan, malform, spoil_rows
 from c4.generate.guests import Population
 from c4.generate.render import (
     FORMATS,
@@ -54,7 +54,7 @@ class MallTables:
     mall_key : int
         Index of the mall in :data:`c4.malls.MALLS` (chooses the vendor's file format).
     grid : Grid
-        The run's day grid (dates, UTC offsets, stuck-clock dates one year ahead).
+        The run's day grid (dates, UTC offsets, stuck-clock dates years ahead).
     pop : Population
         The guest population.
     visits : MallVisits
@@ -66,7 +66,7 @@ class MallTables:
         self.fmt = mall_format(mall_key)
         self.n_days = grid.n_days
         days = [grid.start + timedelta(days=i) for i in range(grid.n_days)]
-        stamped = days + [next_year(d) for d in days]
+        stamped = days + [years_ahead(d, STUCK_CLOCK_YEARS) for d in days]
         compact = [d.strftime("%Y%m%d") for d in stamped]
         self.guests = GuestAttrs(
             os=pop["os"][visits.guests],
