@@ -191,13 +191,18 @@ def pnbd_p_alive(params: np.ndarray, d: BtydData) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(np.minimum(z, 700.0)))
 
 
-def pnbd_expected(params: np.ndarray, d: BtydData, t: float) -> np.ndarray:
-    """E[transactions in (T, T + t] | x, t_x, T] under Pareto/NBD (``t`` in weeks)."""
+def pnbd_expected(
+    params: np.ndarray, d: BtydData, t: float, *, p_alive: np.ndarray | None = None
+) -> np.ndarray:
+    """E[transactions in (T, T + t] | x, t_x, T] under Pareto/NBD (``t`` in weeks).
+
+    ``p_alive``: :func:`pnbd_p_alive` of the same customers, when already computed.
+    """
     r, alpha, s, beta = params
     s_ = s if abs(s - 1.0) > 1e-6 else 1.0 + 1e-6
     base = (r + d.x) * (beta + d.T) / ((alpha + d.T) * (s_ - 1.0))
     tail = 1.0 - ((beta + d.T) / (beta + d.T + t)) ** (s_ - 1.0)
-    return base * tail * pnbd_p_alive(params, d)
+    return base * tail * (pnbd_p_alive(params, d) if p_alive is None else p_alive)
 
 
 # -- BG/NBD ---------------------------------------------------------------------------------

@@ -2,109 +2,241 @@
 
 Cut-off: the features of guest *g* at as-of date *T* use only sessions whose ``local_date`` is
 on or before *T* (the as-of date is a whole local day; a session on *T* counts).  Nothing after
-*T* is read: visits are built from sessions ``<= max(T)`` and every aggregate joins visits with
-``visit_date <= T``; population-level parts (mall context, Pareto/NBD and BG/NBD fits) use the
-same cut-off.  Rolling windows of *N* days are ``(T - N, T]``.
+*T* is read: visits are built from sessions ``<= max(T)`` and every aggregate only sees visits
+with ``visit_date <= T``; population-level parts (mall context, Pareto/NBD and BG/NBD fits) are
+measured at a reference date on or before *T* (:mod:`c4.features.context`).  Rolling windows of
+*N* days are ``(T - N, T]``.
 
 Population: a guest is returned at *T* when they had at least one visit in the look-back window
 ``(T - 180, T]`` (:data:`~c4.features.params.ACTIVE_WINDOW_DAYS`); when ``customers`` is given,
 every one of those guests with any history on or before *T* is returned.
+
+How all as-of dates are computed in one pass: the sorted dates ``T1 < ... < TK`` cut the history
+into buckets ``(T[k-1], T[k]]``.  Each guest's visits are aggregated once per bucket into counts,
+integer sums, minima, maxima and "latest" keys; the value as of ``T[k]`` is then the running
+total over buckets ``1..k`` (a window over the guest's non-empty buckets, joined to the output
+(guest, k) rows by bucket interval).  Being exact integer arithmetic, the result does not depend
+on how the dates split the history: one date alone (scoring) gives bit-for-bit the same row as
+that date within a batch of many.  Only the rolling-window counts join visits to the dates whose
+window covers them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from c4.features.context import btyd_features, mall_context, population_condition, population_visits
+from c4.features.context import (
+    PopulationParts,
+    apply_btyd,
+    compute_population,
+    mall_context_table,
+    population_condition,
+    population_visits,
+    reference_date,
+)
 from c4.features.params import ACTIVE_WINDOW_DAYS, COUNT_WINDOWS_DAYS
 from c4.features.schema import FEATURE_NAMES, SPECS_BY_NAME
 from c4.features.source import Scratch, normalised_sessions_sql, relation_exists
-from c4.features.visits import build_days, build_visits, build_zone_days
+from c4.features.visits import build_days, build_visits, build_zone_counts
 
 logger = logging.getLogger(__name__)
 
 KEYS = ("customer_id", "as_of_date")
 
+#: Beyond the last bucket (open end of a running value's interval).
+_NO_BUCKET = 2_147_483_647
 
-def _base_sql(visits: str, asof: str, *, active_only: bool) -> str:
+
+def _per_bucket_sql(visits: str, days: str, zones: str) -> str:
+    """Aggregates of each guest's visits, visit days and places per non-empty bucket."""
+    return f"""
+        WITH pv AS (
+            SELECT gid, k,
+                   count(*) AS n_visits,
+                   sum(dwell_mmin) AS dwell_sum, count(dwell_mmin) AS dwell_n,
+                   sum(n_sessions) AS sess_sum,
+                   count(*) FILTER (WHERE is_weekend) AS weekend_n,
+                   count(*) FILTER (WHERE is_evening) AS evening_n, count(is_evening) AS evening_d,
+                   sum(start_hour) AS hour_sum, count(start_hour) AS hour_n,
+                   count(*) FILTER (WHERE is_holiday) AS holiday_n, count(is_holiday) AS holiday_d,
+                   count(*) FILTER (WHERE is_payday) AS payday_n,
+                   sum(signal_mdbm_sum) AS signal_sum, sum(signal_n) AS signal_n,
+                   sum(failed_logins) AS failed_sum, count(failed_logins) AS failed_n,
+                   sum(bytes_total) AS bytes_sum, count(bytes_total) AS bytes_n,
+                   max(strftime(visit_date, '%Y-%m-%d') || device_os) AS os_key,
+                   max(strftime(visit_date, '%Y-%m-%d') || login_method) AS login_key
+            FROM {visits} GROUP BY gid, k
+        ),
+        pd_ AS (
+            SELECT gid, k, count(*) AS n_days,
+                   min(visit_date) AS first_date, max(visit_date) AS last_date,
+                   count(gap_days) AS n_gaps, sum(gap_days) AS gap_sum,
+                   sum(gap_days * gap_days) AS gap_sum_sq,
+                   arg_max(gap_days, visit_date) AS gap_last_days
+            FROM {days} GROUP BY gid, k
+        ),
+        new_malls AS (
+            SELECT gid, k, count(*) AS new_malls
+            FROM (SELECT gid, min(k) AS k FROM {visits} WHERE mall_id IS NOT NULL GROUP BY gid, mall_id)
+            GROUP BY gid, k
+        ),
+        new_zones AS (
+            SELECT gid, k, count(*) AS new_zones
+            FROM (SELECT gid, min(k) AS k FROM {zones} GROUP BY gid, value)
+            GROUP BY gid, k
+        )
+        SELECT * FROM pv JOIN pd_ USING (gid, k)
+        LEFT JOIN new_malls USING (gid, k) LEFT JOIN new_zones USING (gid, k)
+    """
+
+
+_RUNNING_SUMS = (
+    "n_visits", "dwell_sum", "dwell_n", "sess_sum", "weekend_n", "evening_n", "evening_d",
+    "hour_sum", "hour_n", "holiday_n", "holiday_d", "payday_n", "signal_sum", "signal_n",
+    "failed_sum", "failed_n", "bytes_sum", "bytes_n", "n_days", "n_gaps", "gap_sum",
+    "gap_sum_sq", "new_malls", "new_zones",
+)  # fmt: skip
+
+
+def _running_sql(buckets: str) -> str:
+    """Running totals over each guest's non-empty buckets, valid for buckets ``[k, k_to)``."""
+    sums = ",\n".join(f"sum({c}) OVER w AS {c}" for c in _RUNNING_SUMS)
+    return f"""
+        SELECT gid, k, coalesce(lead(k) OVER w, {_NO_BUCKET}) AS k_to,
+               {sums},
+               min(first_date) OVER w AS first_date, max(last_date) OVER w AS last_date,
+               last_value(gap_last_days IGNORE NULLS) OVER w AS gap_last_days,
+               max(os_key) OVER w AS os_key, max(login_key) OVER w AS login_key
+        FROM {buckets}
+        WINDOW w AS (PARTITION BY gid ORDER BY k)
+    """
+
+
+def _windows_sql(visits: str, asof: str) -> str:
+    """Visit counts and the dwell in the rolling windows ``(T - N, T]`` (the active guests)."""
     counts = ",\n".join(
         f"count(*) FILTER (WHERE v.visit_date > a.as_of_date - {n}) AS visits_{n}d"
         for n in COUNT_WINDOWS_DAYS
     )
-    having = f"HAVING max(v.visit_date) > a.as_of_date - {ACTIVE_WINDOW_DAYS}" if active_only else ""
     return f"""
-        SELECT v.customer_id, a.as_of_date,
-               a.as_of_date - max(v.visit_date) AS days_since_last_visit,
-               a.as_of_date - min(v.visit_date) AS tenure_days,
-               count(*) AS visits_total,
-               {counts},
-               sum(v.dwell_mmin) / count(v.dwell_mmin) / 1000.0 AS dwell_mean_min,
-               sum(v.dwell_mmin) FILTER (WHERE v.visit_date > a.as_of_date - 90)
-                   / count(v.dwell_mmin) FILTER (WHERE v.visit_date > a.as_of_date - 90) / 1000.0
-                   AS dwell_mean_90d,
-               avg(v.n_sessions) AS sessions_per_visit,
-               count(DISTINCT v.mall_id) AS n_malls,
-               avg(CAST(v.is_weekend AS DOUBLE)) AS weekend_share,
-               avg(CAST(v.is_evening AS DOUBLE)) AS evening_share,
-               avg(v.start_hour) AS mean_visit_hour,
-               avg(CAST(v.is_holiday AS DOUBLE)) AS holiday_visit_share,
-               avg(CAST(v.is_payday AS DOUBLE)) AS payday_visit_share,
-               sum(v.signal_mdbm_sum) / nullif(sum(v.signal_n), 0) / 1000.0 AS signal_mean_dbm,
-               avg(v.failed_logins) AS failed_logins_per_visit,
-               sum(v.bytes_total) / count(v.bytes_total) / 1e6 AS mb_per_visit,
-               arg_max(v.device_os, strftime(v.visit_date, '%Y-%m-%d') || v.device_os)
-                   FILTER (WHERE v.device_os IS NOT NULL) AS device_os,
-               arg_max(v.login_method, strftime(v.visit_date, '%Y-%m-%d') || v.login_method)
-                   FILTER (WHERE v.login_method IS NOT NULL) AS login_method
-        FROM {visits} v JOIN {asof} a ON v.visit_date <= a.as_of_date
-        GROUP BY v.customer_id, a.as_of_date
-        {having}
+        SELECT v.gid, a.k, {counts},
+               sum(v.dwell_mmin) FILTER (WHERE v.visit_date > a.as_of_date - 90) AS dwell90_sum,
+               count(v.dwell_mmin) FILTER (WHERE v.visit_date > a.as_of_date - 90) AS dwell90_n
+        FROM {visits} v JOIN {asof} a
+          ON v.visit_date <= a.as_of_date AND v.visit_date > a.as_of_date - {ACTIVE_WINDOW_DAYS}
+        GROUP BY v.gid, a.k
     """
 
 
-def _gaps_sql(days: str, keys: str) -> str:
+def _keys_sql(running: str, windows: str, asof: str, *, active_only: bool) -> str:
+    """Output (guest, k): the active guests, or every guest from their first bucket on."""
+    if active_only:
+        return f"SELECT gid, k FROM {windows}"
+    return f"""SELECT f.gid, a.k FROM (SELECT gid, min(k) AS k0 FROM {running} GROUP BY gid) f
+               JOIN {asof} a ON a.k >= f.k0"""
+
+
+def _at_keys_sql(running: str, keys: str) -> str:
+    """The running values in force at each output (guest, k)."""
+    return f"""SELECT o.k AS k_out, r.* FROM {keys} o JOIN {running} r
+               ON r.gid = o.gid AND o.k >= r.k AND o.k < r.k_to"""
+
+
+def _mode_sql(per: str, keys: str) -> str:
+    """Most frequent value per output (guest, k) over the history up to ``T[k]``.
+
+    ``per`` holds ``gid, k, value, n, last`` per non-empty bucket.  Ties go to the value seen
+    most recently, then the smallest value; the order is packed into one integer key
+    (weight, latest day, inverse value rank) so the big aggregation moves no strings.
+    ``total`` is the summed weight of all values.
+    """
     return f"""
-        SELECT k.customer_id, k.as_of_date,
-               count(*) AS n_days,
-               min(d.visit_date) AS first_date,
-               max(d.visit_date) AS last_date,
-               count(d.gap_days) AS n_gaps,
-               sum(d.gap_days) AS gap_sum,
-               sum(d.gap_days * d.gap_days) AS gap_sum_sq,
-               arg_max(d.gap_days, d.visit_date) AS gap_last_days
-        FROM {days} d JOIN {keys} k ON d.customer_id = k.customer_id AND d.visit_date <= k.as_of_date
-        GROUP BY k.customer_id, k.as_of_date
+        WITH ranks AS (
+            SELECT value, CAST(row_number() OVER (ORDER BY value DESC) AS INTEGER) AS idx
+            FROM (SELECT DISTINCT value FROM {per})
+        ),
+        running AS (
+            SELECT p.gid, p.k, coalesce(lead(p.k) OVER w, {_NO_BUCKET}) AS k_to, q.idx,
+                   sum(p.n) OVER w AS n, max(p.last) OVER w AS last
+            FROM {per} p JOIN ranks q ON q.value = p.value
+            WINDOW w AS (PARTITION BY p.gid, q.idx ORDER BY p.k)
+        ),
+        best AS (
+            SELECT o.gid, o.k,
+                   arg_max(r.idx, CAST(r.n AS HUGEINT) * 18446744073709551616
+                                  + CAST(r.last - DATE '1970-01-01' AS HUGEINT) * 4294967296 + r.idx) AS idx,
+                   max(r.n) AS n, sum(r.n) AS total
+            FROM {keys} o JOIN running r ON r.gid = o.gid AND o.k >= r.k AND o.k < r.k_to
+            GROUP BY o.gid, o.k
+        )
+        SELECT b.gid, b.k, q.value, b.n, b.total FROM best b JOIN ranks q ON q.idx = b.idx
     """
 
 
-def _mode_sql(table: str, column: str, keys: str, weight: str) -> str:
-    """Most frequent value per (guest, T); ties go to the most recent, then the smallest value."""
-    return f"""
-        SELECT customer_id, as_of_date, value, n, total FROM (
-            SELECT k.customer_id, k.as_of_date, t.{column} AS value, {weight} AS n,
-                   sum({weight}) OVER (PARTITION BY k.customer_id, k.as_of_date) AS total,
-                   count(*) OVER (PARTITION BY k.customer_id, k.as_of_date) AS n_values,
-                   row_number() OVER (PARTITION BY k.customer_id, k.as_of_date
-                                      ORDER BY {weight} DESC, max(t.visit_date) DESC, t.{column}) AS rn
-            FROM {table} t JOIN {keys} k ON t.customer_id = k.customer_id AND t.visit_date <= k.as_of_date
-            WHERE t.{column} IS NOT NULL
-            GROUP BY k.customer_id, k.as_of_date, t.{column}
-        ) WHERE rn = 1
-    """
+def _mall_counts_sql(visits: str) -> str:
+    return f"""SELECT gid, k, mall_id AS value, count(*) AS n, max(visit_date) AS last
+               FROM {visits} WHERE mall_id IS NOT NULL GROUP BY gid, k, mall_id"""
 
 
-def _distinct_count_sql(table: str, column: str, keys: str) -> str:
-    return f"""
-        SELECT k.customer_id, k.as_of_date, count(DISTINCT t.{column}) AS n
-        FROM {table} t JOIN {keys} k ON t.customer_id = k.customer_id AND t.visit_date <= k.as_of_date
-        GROUP BY k.customer_id, k.as_of_date
+_FINAL_COLUMNS = """
+    g.customer_id, a.as_of_date,
+    a.as_of_date - r.last_date AS days_since_last_visit,
+    a.as_of_date - r.first_date AS tenure_days,
+    r.n_visits AS visits_total,
+    coalesce(w.visits_7d, 0) AS visits_7d, coalesce(w.visits_30d, 0) AS visits_30d,
+    coalesce(w.visits_90d, 0) AS visits_90d, coalesce(w.visits_180d, 0) AS visits_180d,
+    r.dwell_sum / nullif(r.dwell_n, 0) / 1000.0 AS dwell_mean_min,
+    w.dwell90_sum / nullif(w.dwell90_n, 0) / 1000.0 AS dwell_mean_90d,
+    r.sess_sum / r.n_visits AS sessions_per_visit,
+    coalesce(r.new_malls, 0) AS n_malls,
+    r.weekend_n / r.n_visits AS weekend_share,
+    r.evening_n / nullif(r.evening_d, 0) AS evening_share,
+    r.hour_sum / nullif(r.hour_n, 0) AS mean_visit_hour,
+    r.holiday_n / nullif(r.holiday_d, 0) AS holiday_visit_share,
+    r.payday_n / r.n_visits AS payday_visit_share,
+    r.signal_sum / nullif(r.signal_n, 0) / 1000.0 AS signal_mean_dbm,
+    r.failed_sum / nullif(r.failed_n, 0) AS failed_logins_per_visit,
+    r.bytes_sum / nullif(r.bytes_n, 0) / 1e6 AS mb_per_visit,
+    substr(r.os_key, 11) AS device_os, substr(r.login_key, 11) AS login_method,
+    r.n_days, r.first_date, r.last_date, r.n_gaps, r.gap_sum, r.gap_sum_sq, r.gap_last_days,
+    hm.value AS home_mall_id, hm.n / hm.total AS home_mall_share,
+    fz.value AS favourite_zone, coalesce(r.new_zones, 0) AS n_zones,
+    c.home_country, c.home_mall_size, c.mall_visits_trend, c.mall_base_churn_rate
+"""
+
+
+def _guest_frame(
+    scratch: Scratch, visits: str, zones: str, guests: str, asof: str, context: str, *, active_only: bool
+) -> pd.DataFrame:
+    """Every guest-level aggregate per output (guest, as-of date), all dates in one pass.
+
+    ``context`` is the mall context by (``mall_id``, ``reference_date``), joined on the home
+    mall.  Rows come ordered by guest, then as-of date.
     """
+    days = build_days(scratch, visits)
+    buckets = scratch.table("buckets", _per_bucket_sql(visits, days, zones))
+    running = scratch.table("running", _running_sql(buckets))
+    windows = scratch.table("windows", _windows_sql(visits, asof))
+    keys = scratch.table("keys", _keys_sql(running, windows, asof, active_only=active_only))
+    malls = scratch.table("mall_counts", _mall_counts_sql(visits))
+    return scratch.con.execute(f"""
+        SELECT {_FINAL_COLUMNS}
+        FROM ({_at_keys_sql(running, keys)}) r
+        JOIN {asof} a ON a.k = r.k_out
+        JOIN {guests} g ON g.gid = r.gid
+        LEFT JOIN {windows} w ON w.gid = r.gid AND w.k = r.k_out
+        LEFT JOIN ({_mode_sql(malls, keys)}) hm ON hm.gid = r.gid AND hm.k = r.k_out
+        LEFT JOIN ({_mode_sql(zones, keys)}) fz ON fz.gid = r.gid AND fz.k = r.k_out
+        LEFT JOIN {context} c ON c.mall_id = hm.value AND c.reference_date = a.reference_date
+        ORDER BY g.customer_id, a.as_of_date
+    """).df()
 
 
 def _empty_frame() -> pd.DataFrame:
@@ -117,7 +249,7 @@ def _empty_frame() -> pd.DataFrame:
 
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
-    """Column order, dtypes (ints for counts, floats, strings) and a stable row order."""
+    """Column order and dtypes (ints for counts, floats, strings); rows keep their order."""
     out = frame.reindex(columns=[*KEYS, *FEATURE_NAMES])
     for name in FEATURE_NAMES:
         spec = SPECS_BY_NAME[name]
@@ -129,7 +261,7 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
             out[name] = out[name].astype("float64")
     out["as_of_date"] = pd.to_datetime(out["as_of_date"]).dt.date if len(out) else out["as_of_date"]
     out["customer_id"] = out["customer_id"].astype(object)
-    return out.sort_values(list(KEYS), kind="mergesort").reset_index(drop=True)
+    return out.reset_index(drop=True)
 
 
 def compute_features(
@@ -139,6 +271,7 @@ def compute_features(
     customers: Sequence[str] | None = None,
     sessions: str = "sessions",
     malls: str | None = "malls",
+    population: Mapping[date, PopulationParts] | None = None,
 ) -> pd.DataFrame:
     """Guest features as of each date, from sessions on or before that date only.
 
@@ -158,13 +291,18 @@ def compute_features(
     malls : str, optional
         The malls dimension (for holidays by country and mall facts).  ``None``, or a missing
         relation, skips them (NULL features).
+    population : mapping of datetime.date to PopulationParts, optional
+        Population parts already computed (e.g. stored by the last batch build), by reference
+        date (:func:`~c4.features.context.reference_date`).  Those missing are computed from
+        ``sessions``; when all are given, only the ``customers``' sessions are read.
 
     Returns
     -------
     pandas.DataFrame
         One row per (``customer_id``, ``as_of_date``), columns ``customer_id``, ``as_of_date``
         (``datetime.date``) and every name of :data:`c4.features.FEATURE_SPECS`, sorted by
-        guest then date.
+        guest then date.  ``attrs["c4_population"]`` holds the :class:`PopulationParts` used,
+        by reference date (:func:`~c4.features.write_features` stores them).
     """
     dates = sorted({pd.Timestamp(d).date() for d in as_of_dates})
     if not dates or (customers is not None and len(customers) == 0):
@@ -172,35 +310,43 @@ def compute_features(
     if malls is not None and not relation_exists(con, malls):
         logger.info("malls relation %r not found: mall enrichment skipped", malls)
         malls = None
+    refs = sorted({reference_date(t) for t in dates})
+    parts = {r: p for r, p in (population or {}).items() if r in refs}
+    missing = [r for r in refs if r not in parts]
     src = normalised_sessions_sql(con, sessions)
     with Scratch(con) as scratch:
-        asof = scratch.dates("asof", dates)
+        asof = _asof_table(scratch, dates)
         cust = scratch.strings("customers", "customer_id", customers) if customers is not None else None
-        visits, read = build_visits(
-            scratch, src, max_date=dates[-1], customers=cust, malls=malls, population=population_condition()
+        visits, read, guests = build_visits(
+            scratch,
+            src,
+            dates=dates,
+            customers=cust,
+            malls=malls,
+            population=population_condition() if missing else None,
         )
-        base = scratch.table("base", _base_sql(visits, asof, active_only=customers is None))
-        keys = scratch.table("keys", f"SELECT customer_id, as_of_date FROM {base}")
-        days = build_days(scratch, visits)
-        zones = build_zone_days(scratch, visits)
-        frame = con.execute(f"""
-            SELECT b.*, g.n_days, g.first_date, g.last_date, g.n_gaps, g.gap_sum, g.gap_sum_sq,
-                   g.gap_last_days,
-                   hm.value AS home_mall_id, hm.n / hm.total AS home_mall_share,
-                   fz.value AS favourite_zone, coalesce(nz.n, 0) AS n_zones
-            FROM {base} b
-            JOIN ({_gaps_sql(days, keys)}) g USING (customer_id, as_of_date)
-            LEFT JOIN ({_mode_sql(visits, "mall_id", keys, "count(*)")}) hm USING (customer_id, as_of_date)
-            LEFT JOIN ({_mode_sql(zones, "zone", keys, "sum(t.n)")}) fz USING (customer_id, as_of_date)
-            LEFT JOIN ({_distinct_count_sql(zones, "zone", keys)}) nz USING (customer_id, as_of_date)
-        """).df()
-        if frame.empty:
-            return _empty_frame()
-        frame = _derive(frame)
-        pop = population_visits(scratch, read)
-        frame = _add_mall_context(frame, mall_context(scratch, pop, asof, malls))
-        frame = btyd_features(con, pop, frame, dates)
-    return _finish(frame)
+        zones = build_zone_counts(scratch, src, guests, dates=dates, customers=cust)
+        if missing:
+            parts.update(compute_population(scratch, population_visits(scratch, read), missing, malls))
+        context = scratch.arrow("mall_context", mall_context_table(parts))
+        frame = _guest_frame(scratch, visits, zones, guests, asof, context, active_only=customers is None)
+    if frame.empty:
+        return _empty_frame()
+    out = _finish(apply_btyd(_derive(frame), parts))
+    out.attrs["c4_population"] = dict(sorted(parts.items()))
+    return out
+
+
+def _asof_table(scratch: Scratch, dates: Sequence[date]) -> str:
+    """As-of dates with their bucket number ``k`` (1..K) and population reference date."""
+    table = pa.table(
+        {
+            "k": pa.array(range(1, len(dates) + 1), pa.int32()),
+            "as_of_date": pa.array(dates, pa.date32()),
+            "reference_date": pa.array([reference_date(t) for t in dates], pa.date32()),
+        }
+    )
+    return scratch.arrow("asof", table)
 
 
 def _derive(frame: pd.DataFrame) -> pd.DataFrame:
@@ -223,9 +369,3 @@ def _derive(frame: pd.DataFrame) -> pd.DataFrame:
     dwell = f["dwell_mean_min"].astype(float)
     f["dwell_trend"] = f["dwell_mean_90d"].astype(float) / dwell.where(dwell > 0)
     return f
-
-
-def _add_mall_context(frame: pd.DataFrame, ctx: pd.DataFrame) -> pd.DataFrame:
-    ctx = ctx.rename(columns={"mall_id": "home_mall_id"})
-    ctx["as_of_date"] = pd.to_datetime(ctx["as_of_date"]).dt.date
-    return frame.merge(ctx, on=["home_mall_id", "as_of_date"], how="left")

@@ -169,9 +169,14 @@ class Scratch:
     def table(self, base: str, sql: str) -> str:
         """Create a temp table from a query and return its name."""
         n = self.name(base)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {n} AS {sql}")
-        logger.debug("temp table %s built in %.2f s", base, time.perf_counter() - started)
+        logger.debug(
+            "temp table %s built in %.2f s (%.2f s CPU)",
+            base,
+            time.perf_counter() - started,
+            time.process_time() - cpu,
+        )
         return n
 
     def arrow(self, base: str, data: pa.Table) -> str:
