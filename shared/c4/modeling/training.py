@@ -22,6 +22,7 @@ from c4.modeling.oracle import oracle_probabilities, oracle_summary
 from c4.modeling.promotion import PromotionDecision, decide_promotion
 from c4.modeling.registry import champion_version, load_model, new_version, promote, save_model
 from c4.modeling.report import render_report
+from c4.modeling.trainset import training_frame
 from c4.storage import Lake
 
 logger = logging.getLogger(__name__)
@@ -91,9 +92,24 @@ def robust_data_end(con: Any) -> date | None:
 
 
 def training_set_from_lake(lake: Lake, horizon_days: int | None) -> Any:
-    """``build_training_set`` at monthly as-of dates whose horizon ends by the robust data end."""
+    """Features and labels at monthly as-of dates whose horizon ends by the robust data end.
+
+    Feature partitions the features step stored after the latest curated data are reused;
+    only the other dates are computed (see :mod:`c4.modeling.trainset`).
+
+    Parameters
+    ----------
+    lake : Lake
+        A lake with curated ``sessions``.
+    horizon_days : int, optional
+        Label horizon (default: the features module's default).
+
+    Returns
+    -------
+    c4.features.TrainingSet
+    """
     from c4.engine import connect
-    from c4.features import build_training_set, default_horizon_days, monthly_as_of_dates
+    from c4.features import FEATURE_SPECS, TrainingSet, default_horizon_days, monthly_as_of_dates
 
     con = connect(lake)
     try:
@@ -105,9 +121,12 @@ def training_set_from_lake(lake: Lake, horizon_days: int | None) -> Any:
         if not dates:
             raise ModelError(f"no as-of date has a complete {h}-day horizon before the data ends ({end})")
         logger.info("training set: H=%d, as-of dates %s..%s (data end %s)", h, dates[0], dates[-1], end)
-        return build_training_set(lake, horizon_days=h, as_of_dates=dates, con=con)
+        frame, sources = training_frame(lake, con, dates, h)
     finally:
         con.close()
+    logger.info("feature dates reused: %s; computed: %s", sources["reused"], sources["computed"])
+    present = tuple(sorted(set(frame["as_of_date"])))
+    return TrainingSet(frame=frame, feature_specs=FEATURE_SPECS, horizon_days=h, as_of_dates=present)
 
 
 def _data_window(lake: Lake, frame: pd.DataFrame, horizon: int) -> dict[str, str]:

@@ -107,15 +107,22 @@ def tune(
     result = TuningResult({}, {})
     for family in families:
         budget = budgets[family]
+        # The preprocessing step does not depend on the hyper-parameters: fit it once per
+        # family and tune only the estimator on the transformed matrices.
+        pre = build_pipeline(family, DEFAULT_PARAMS[family], numeric, categorical).named_steps["features"]
+        Zs = pre.fit_transform(Xs, ys)
+        Zv = pre.transform(X_val)
 
-        def objective(trial: optuna.Trial, family: str = family, budget: int = budget) -> float:
+        def objective(
+            trial: optuna.Trial, family: str = family, budget: int = budget, Zs: Any = Zs, Zv: Any = Zv
+        ) -> float:
             params = suggest_params(trial, family)
             start = time.perf_counter()
             pipe = build_pipeline(
                 family, params, numeric, categorical, random_state=random_state, n_jobs=n_jobs
             )
-            pipe.fit(Xs, ys)
-            p = pipe.predict_proba(X_val)[:, 1]
+            model = pipe.named_steps["model"].fit(Zs, ys)
+            p = model.predict_proba(Zv)[:, 1]
             seconds = time.perf_counter() - start
             auc = float(roc_auc_score(y_val, p))
             record = {
