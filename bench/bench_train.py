@@ -298,6 +298,100 @@ def notebook_approach(
     }
 
 
+#: Features a pure recency/frequency (BTYD) model sees; the margin study adds the others.
+BTYD_FEATURES = (
+    "days_since_last_visit",
+    "tenure_days",
+    "visits_total",
+    "visits_30d",
+    "visits_90d",
+    "visits_180d",
+    "gap_last_days",
+    "gap_mean_days",
+    "pnbd_p_alive",
+    "pnbd_expected_visits",
+    "bgnbd_expected_visits",
+)
+
+
+def _truth_columns(lake: Lake, settings: Settings, frame: pd.DataFrame) -> pd.DataFrame:
+    """Latent generator truth per row (evaluation only): alive at T, experience traits."""
+    from c4.elt.pseudonym import pseudonymise_values
+    from c4.generate import load_truth
+
+    truth = load_truth(lake)
+    truth["customer_id"] = pseudonymise_values(
+        [str(m).strip() for m in truth["mac"]], settings.resolve_pseudonym_key()
+    )
+    truth = truth.drop_duplicates("customer_id").set_index("customer_id")
+    t = pd.to_datetime(frame["as_of_date"])
+    far = pd.Timestamp("2200-01-01")
+    joined = frame[["customer_id"]].join(truth, on="customer_id")
+    return pd.DataFrame(
+        {
+            "truth_alive": (pd.to_datetime(joined["dropout_date"]).fillna(far) > t).astype(int).to_numpy(),
+            "truth_bad_episode": (pd.to_datetime(joined["bad_experience_date"]).fillna(far) <= t)
+            .astype(int)
+            .to_numpy(),
+            "truth_signal_offset_db": joined["signal_offset_db"].to_numpy(),
+            "truth_login_friction": joined["login_friction"].to_numpy(),
+        },
+        index=frame.index,
+    )
+
+
+def margin_study(lake: Lake, settings: Settings, frame: pd.DataFrame, plan: dict[str, Any]) -> dict[str, Any]:
+    """Where the margin over Pareto/NBD is lost: one HistGradientBoosting per feature set.
+
+    Same fit dates and holdout as C4's plan, same hyper-parameters for every set: recency /
+    frequency features only; all features; all features plus the generator's latent
+    experience traits (signal offset, login friction, bad episode so far: what the features
+    try to reveal); all features plus the latent "still alive at T" flag.  The last two are
+    not observable: they bound what better features could add.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from threadpoolctl import threadpool_limits
+
+    fit, hold = _dates(frame, plan["fit_dates"]), _dates(frame, plan["holdout_dates"])
+    fit = pd.concat([fit, _truth_columns(lake, settings, fit)], axis=1)
+    hold = pd.concat([hold, _truth_columns(lake, settings, hold)], axis=1)
+    cats = [s.name for s in FEATURE_SPECS if s.kind == "categorical"]
+    every = [s.name for s in FEATURE_SPECS]
+    latent = ["truth_signal_offset_db", "truth_login_friction", "truth_bad_episode"]
+    sets = {
+        "recency_frequency_only": list(BTYD_FEATURES),
+        "all_features": every,
+        "all_plus_latent_experience": every + latent,
+        "all_plus_latent_alive": [*every, "truth_alive"],
+    }
+    out: dict[str, Any] = {
+        "pareto_nbd_expected_visits": float(
+            roc_auc_score(hold["churned"], -hold["pnbd_expected_visits"].fillna(0))
+        )
+    }
+    for name, cols in sets.items():
+        X, Xh = fit[cols].copy(), hold[cols].copy()
+        for c in (c for c in cols if c in cats):
+            X[c] = X[c].astype("category")
+            Xh[c] = pd.Categorical(Xh[c], categories=X[c].cat.categories)
+        model = HistGradientBoostingClassifier(
+            learning_rate=0.07,
+            max_leaf_nodes=15,
+            min_samples_leaf=200,
+            max_iter=400,
+            categorical_features="from_dtype",
+            random_state=0,
+        )
+        with threadpool_limits(1):
+            model.fit(X, fit["churned"])
+        out[name] = float(roc_auc_score(hold["churned"], model.predict_proba(Xh)[:, 1]))
+    alive = hold["truth_alive"] == 1
+    out["holdout_alive_share"] = float(alive.mean())
+    out["churn_rate_among_alive"] = float(hold.loc[alive, "churned"].mean())
+    return out
+
+
 def _dates(frame: pd.DataFrame, dates: list[str]) -> pd.DataFrame:
     wanted = {pd.Timestamp(d).date() for d in dates}
     return frame[pd.to_datetime(frame["as_of_date"]).dt.date.isin(wanted)].reset_index(drop=True)
@@ -380,11 +474,12 @@ def main() -> None:
     card = result.card
     c4 = _c4_summary(card)
     plan = card["time_plan"]
+    from c4.modeling.training import training_set_from_lake
+
+    frame = training_set_from_lake(lake, card["horizon_days"]).frame
+    study = margin_study(lake, settings, frame, plan) if card["oracle"].get("available") else None
     notebook = None
     if not args.skip_notebook:
-        from c4.modeling.training import training_set_from_lake
-
-        frame = training_set_from_lake(lake, card["horizon_days"]).frame
         dev = _dates(frame, [*plan["fit_dates"], *plan["calibration_dates"]])
         hold = _dates(frame, plan["holdout_dates"])
         notebook = notebook_approach(dev, hold, budget_seconds=args.notebook_budget)
@@ -405,6 +500,7 @@ def main() -> None:
         },
         "timing": {**lake_timing, "c4_train": c4_timing},
         "c4": c4,
+        "margin_study": study,
         "notebook": notebook,
         "targets": TARGETS,
     }
