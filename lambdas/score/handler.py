@@ -13,7 +13,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -30,8 +29,19 @@ metrics = Metrics(namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE", "C4"))
 # Item failures are reported even when every record of a batch fails (no function error).
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-_secret_arn = os.getenv(SECRET_ENV)
-SETTINGS = Settings.from_env(pseudonym_key=parameters.get_secret(_secret_arn) if _secret_arn else None)
+
+def _pseudonym_key() -> str | None:
+    """The HMAC key from Secrets Manager when a secret is configured (else the environment's)."""
+    arn = os.getenv(SECRET_ENV)
+    if not arn:
+        return None
+    from aws_lambda_powertools.utilities import parameters  # boto3 + AppConfig: only when used
+
+    secret = parameters.get_secret(arn)
+    return secret.decode() if isinstance(secret, bytes) else str(secret)
+
+
+SETTINGS = Settings.from_env(pseudonym_key=_pseudonym_key())
 SCORER = Scorer(SETTINGS, idempotency_table=os.getenv(IDEMPOTENCY_ENV))
 
 

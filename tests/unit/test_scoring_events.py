@@ -77,6 +77,9 @@ def test_neutralise_formulas_everywhere_a_cell_part_starts() -> None:
     assert neutralise("-75") == "-75" and neutralise("-1+1") == "'-1+1" and neutralise("-x") == "'-x"
     assert neutralise("\tcmd") == "'\tcmd"
     assert neutralise("días: 45 (habitual: 12)") == "días: 45 (habitual: 12)"
+    # plain negative numbers take the fast path; a formula after them is still caught
+    assert neutralise("a: -62 (habitual: -0.09); b: -=1") == "a: -62 (habitual: -0.09); b: '-=1"
+    assert neutralise("a: -0.5; b: -7") == "a: -0.5; b: -7"
     assert neutralise(None) is None
 
 

@@ -170,17 +170,14 @@ class ChurnModel:
         """
         X = self._frame(frame)
         refs = self.references
-        words: list[list[str]] = [[] for _ in range(len(X))]
-        texts = np.empty(top.shape, dtype=object)
+        texts = np.full(top.shape, None, dtype=object)
         for j in np.unique(top[top >= 0]):  # column-wise: one feature's values at a time
             spec = self.feature_specs[j]
             head, tail = reason_parts(spec, refs.get(spec.name), lang)
             where = np.nonzero(top == j)
             values = X[spec.name].to_numpy(dtype=object)[where[0]]
-            texts[where] = [head + v + tail for v in value_words(spec, values, lang)]
-        for i, row in enumerate(texts):
-            words[i] = [t for t in row if t is not None]
-        return words
+            texts[where] = head + np.array(value_words(spec, values, lang), dtype=object) + tail
+        return [[t for t in row if t is not None] for row in texts.tolist()]
 
     def reasons(self, frame: pd.DataFrame, k: int = 3, lang: str = "es") -> list[list[str]]:
         """Top ``k`` reasons per row in plain words (``lang`` = ``"es"`` or ``"en"``).

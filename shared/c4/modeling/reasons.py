@@ -186,7 +186,8 @@ class CalibratedScorer:
     def path_table(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Per-leaf path contributions of a random / extra trees final step (see :func:`_paths`)."""
         if self._paths is None and self.split is not None and _is_forest(self.split.final):
-            self._paths = _paths(self.split.final, len(self.split.positions))
+            table, offsets = _paths(self.split.final, len(self.split.positions))
+            self._paths = table.astype(np.float32), offsets  # a screen: float32 is plenty
         return self._paths
 
     def _check(self, X: pd.DataFrame, cal: np.ndarray) -> None:
@@ -489,7 +490,8 @@ def _path_screen(scorer: CalibratedScorer, Xt: np.ndarray) -> np.ndarray | None:
     leaves = (np.asarray(scorer.split.final.apply(Xt)) + offsets).ravel()
     n, trees = len(Xt), len(offsets)
     hits = sp.csr_matrix(
-        (np.ones(n * trees), leaves, np.arange(0, n * trees + 1, trees)), shape=(n, len(nodes))
+        (np.ones(n * trees, dtype=np.float32), leaves, np.arange(0, n * trees + 1, trees)),
+        shape=(n, len(nodes)),
     )
     return np.asarray(hits @ nodes)[:, scorer.split.positions]
 
@@ -648,20 +650,12 @@ def reason_parts(spec: Any, reference: Any, lang: str) -> tuple[str, str]:
     return f"{desc[:1].upper()}{desc[1:]}: ", f" ({_TYPICAL[lang]}: {ref})"
 
 
-def value_words(spec: Any, values: Sequence[Any], lang: str) -> list[str]:
-    """Each value of one feature in words (distinct values formatted once)."""
+def value_words(spec: Any, values: Sequence[Any] | np.ndarray, lang: str) -> list[str]:
+    """Each value of one feature in words (each distinct value formatted once)."""
     missing = missing_words(spec.name, lang)
-    cache: dict[Any, str] = {}
-    out = []
-    for v in values:
-        if _is_missing(v):
-            out.append(missing)
-            continue
-        text = cache.get(v)
-        if text is None:
-            text = cache[v] = _fmt(v)
-        out.append(text)
-    return out
+    codes, uniques = pd.factorize(pd.Series(np.asarray(values, dtype=object), dtype=object))
+    words = np.array([_fmt(u) for u in uniques] + [missing], dtype=object)
+    return list(words[np.where(codes >= 0, codes, len(uniques))])
 
 
 def reason_text(spec: Any, value: Any, reference: Any, lang: str) -> str:

@@ -128,14 +128,14 @@ def predictions_frame(
         {
             "customer_id": ids,
             "mall_id": malls,
-            "as_of": pd.Series([as_of] * n, dtype="datetime64[us]"),
+            "as_of": np.full(n, np.datetime64(as_of, "us")),
             "churn_probability": proba,
             "risk_band": bands,
             "model_version": model.version,
             "reasons": reasons,
             "message": messages,
             "source_file": neutralise(source_file),
-            "scored_at": pd.Series([scored_at] * n, dtype="datetime64[us]"),
+            "scored_at": np.full(n, np.datetime64(scored_at, "us")),
             "dt": as_of_date.isoformat() if n else [],
         }
     )

@@ -20,8 +20,11 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 UNKNOWN_MALL = "unknown"
 
 _SEPARATORS = re.compile(r"(; |: |\()")
-_MAYBE = re.compile(r"(?:^|; |: |\()[=+@\t\r-]")  # fast path: most cells have no such part
-_DANGER = re.compile(r"^(?:[=+@\t\r]|-(?!\d+(?:\.\d+)?(?:[\s);]|$)))")
+_RISK = r"(?:[=+@\t\r]|-(?!\d+(?:\.\d+)?(?:[\s);]|$)))"  # a formula start; "-75" is a number
+_DANGER = re.compile("^" + _RISK)
+# Fast path: a dangerous part starts the text or follows a separator, so a text where no such
+# position matches is returned unchanged (most cells: reasons with plain negative numbers).
+_MAYBE = re.compile(r"(?:^|; |: |\()" + _RISK)
 _SAFE_PARTITION = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
