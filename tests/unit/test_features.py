@@ -169,6 +169,18 @@ def test_features_identical_with_and_without_the_future(lake: Lake, batch: pd.Da
     pd.testing.assert_frame_equal(truncated, full, check_exact=True)
 
 
+def test_mid_month_date_with_month_end_parts_ignores_the_future(lake: Lake) -> None:
+    """Population parts of a mid-month T come from the month end before it; still no look-ahead."""
+    t = dt.date(2025, 8, 20)
+    con = connect(lake)
+    _with_table(con, "upto_t", f"SELECT * FROM sessions WHERE local_date <= DATE '{t}'")
+    full = compute_features(con, [t])
+    truncated = compute_features(con, [t], sessions="upto_t")
+    assert len(full) > 200 and full["pnbd_expected_visits"].notna().all()
+    assert list(full.attrs["c4_population"]) == [dt.date(2025, 7, 31)]
+    pd.testing.assert_frame_equal(truncated, full, check_exact=True)
+
+
 def test_perturbing_the_future_changes_no_feature(lake: Lake, batch: pd.DataFrame) -> None:
     con = connect(lake)
     _with_table(

@@ -226,6 +226,7 @@ def _guest_frame(
     windows = scratch.table("windows", _windows_sql(visits, asof))
     keys = scratch.table("keys", _keys_sql(running, windows, asof, active_only=active_only))
     malls = scratch.table("mall_counts", _mall_counts_sql(visits))
+    scratch.drop(visits, days, buckets)
     return scratch.con.execute(f"""
         SELECT {_FINAL_COLUMNS}
         FROM ({_at_keys_sql(running, keys)}) r
@@ -261,7 +262,7 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
             out[name] = out[name].astype("float64")
     out["as_of_date"] = pd.to_datetime(out["as_of_date"]).dt.date if len(out) else out["as_of_date"]
     out["customer_id"] = out["customer_id"].astype(object)
-    return out.reset_index(drop=True)
+    return out
 
 
 def compute_features(
@@ -328,6 +329,7 @@ def compute_features(
         zones = build_zone_counts(scratch, src, guests, dates=dates, customers=cust)
         if missing:
             parts.update(compute_population(scratch, population_visits(scratch, read), missing, malls))
+        scratch.drop(read)
         context = scratch.arrow("mall_context", mall_context_table(parts))
         frame = _guest_frame(scratch, visits, zones, guests, asof, context, active_only=customers is None)
     if frame.empty:

@@ -6,11 +6,18 @@ ALL`` the file's accepted rows as the ELT returned them.  So no session of the f
 (even if the curated write is not visible yet) and none is counted twice (the ELT has already
 appended them to ``curated/``).  The as-of date is the latest local date of the file's
 sessions.
+
+Population parts (mall context, Pareto/NBD and BG/NBD fits) are measured at the as-of date's
+reference date (the month end on or before it, :func:`c4.features.context.reference_date`).
+When the batch feature build has stored them (``features/population/``), they are reused and
+only the file's guests' history is read; otherwise they are computed from the whole history,
+exactly as the batch build would.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date
 
 import duckdb
@@ -19,6 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from c4.features import compute_features
+from c4.features.context import PopulationParts, reference_date
+from c4.features.store import read_population
 from c4.malls import malls_table
 from c4.scoring.cache import curated_history
 from c4.storage import Lake
@@ -45,8 +54,20 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def guests_history(history: pa.Table, customers: Sequence[str]) -> pa.Table:
+    """The rows of ``history`` whose ``customer_id`` is one of ``customers``."""
+    mask = pc.is_in(history.column("customer_id"), value_set=pa.array(list(customers), pa.string()))
+    return history.filter(mask)
+
+
 def scoring_connection(
-    lake: Lake, accepted: pa.Table, source_file: str, *, threads: int | None = None
+    lake: Lake,
+    accepted: pa.Table,
+    source_file: str,
+    *,
+    threads: int | None = None,
+    customers: Sequence[str] | None = None,
+    history: pa.Table | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with ``scoring_sessions`` (history + the file) and ``malls``.
 
@@ -61,6 +82,10 @@ def scoring_connection(
         history (they come from ``accepted``).
     threads : int, optional
         DuckDB threads.
+    customers : sequence of str, optional
+        Keep only these guests' history (enough when the population parts are given).
+    history : pyarrow.Table, optional
+        The curated history (default: :func:`c4.scoring.cache.curated_history`).
 
     Returns
     -------
@@ -69,9 +94,12 @@ def scoring_connection(
     con = duckdb.connect(database=":memory:")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    past = curated_history(lake) if history is None else history
+    if customers is not None:
+        past = guests_history(past, customers)
     cols = ", ".join(f'"{c}"' for c in _COLUMNS)
     con.register(_NEW, accepted.select(_COLUMNS))
-    con.register(_HISTORY, curated_history(lake))
+    con.register(_HISTORY, past)
     con.execute(
         f"CREATE TEMP VIEW {SCORING_SESSIONS} AS "
         f"SELECT {cols} FROM {_HISTORY} WHERE source_file IS DISTINCT FROM {_quote(source_file)} "
@@ -83,9 +111,31 @@ def scoring_connection(
 
 
 def online_features(
-    lake: Lake, accepted: pa.Table, source_file: str, *, threads: int | None = None
+    lake: Lake,
+    accepted: pa.Table,
+    source_file: str,
+    *,
+    threads: int | None = None,
+    history: pa.Table | None = None,
+    population: PopulationParts | None = None,
 ) -> tuple[pd.DataFrame, date]:
     """Features of every guest of the file, as of the file's latest session date.
+
+    Parameters
+    ----------
+    lake : Lake
+        The lake.
+    accepted : pyarrow.Table
+        The file's accepted curated rows.
+    source_file : str
+        The file's lake-relative path.
+    threads : int, optional
+        DuckDB threads.
+    history : pyarrow.Table, optional
+        The curated history (default: the process's cached copy of ``curated/sessions``).
+    population : PopulationParts, optional
+        Population parts at the as-of date's reference date (default: the stored ones, if
+        any; else they are computed from the whole history).
 
     Returns
     -------
@@ -93,11 +143,34 @@ def online_features(
         ``compute_features`` output (one row per guest of the file) and the as-of date.
     """
     as_of = as_of_date(accepted)
+    ref = reference_date(as_of)
     customers = pc.unique(accepted.column("customer_id")).drop_null().to_pylist()
-    con = scoring_connection(lake, accepted, source_file, threads=threads)
+    if population is None or population.reference_date != ref:
+        population = read_population(lake, ref)
+    con = scoring_connection(
+        lake,
+        accepted,
+        source_file,
+        threads=threads,
+        customers=customers if population is not None else None,
+        history=history,
+    )
     try:
-        frame = compute_features(con, [as_of], customers=customers, sessions=SCORING_SESSIONS, malls=_MALLS)
+        frame = compute_features(
+            con,
+            [as_of],
+            customers=customers,
+            sessions=SCORING_SESSIONS,
+            malls=_MALLS,
+            population={ref: population} if population is not None else None,
+        )
     finally:
         con.close()
-    logger.info("features of %d guests of %s as of %s", len(frame), source_file, as_of)
+    logger.info(
+        "features of %d guests of %s as of %s (population parts %s)",
+        len(frame),
+        source_file,
+        as_of,
+        "stored" if population is not None else "computed",
+    )
     return frame, as_of
