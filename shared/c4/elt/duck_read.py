@@ -4,8 +4,11 @@ DuckDB's CSV reader costs a few milliseconds per file, too much for thousands of
 So the files of a group (same format, delimiter, header) are concatenated into one temporary
 file, each preceded by a *boundary line* — a record whose first field is :data:`BOUNDARY` —
 and read in one parallel scan.  In scan order (kept with ``preserve_insertion_order``), the
-rows after the j-th boundary belong to the j-th file, so attribution is exact.  Lines DuckDB
-rejects (malformed, invalid UTF-8) are attributed by their byte position.
+rows after the j-th boundary belong to the j-th file, so attribution is exact: the boundary
+rows' positions are fetched (one per file), numpy computes each row's file and line
+(:func:`attribution`) and a ``POSITIONAL JOIN`` attaches them, with no sort or range join over
+the rows.  Lines DuckDB rejects (malformed, invalid UTF-8) are attributed by their byte
+position.
 
 Line numbers: ``line_no`` is the line in the original file (header = line 1).  For CSV they are
 exact unless the file has blank lines or quoted line breaks before the row (DuckDB skips or
