@@ -227,16 +227,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--worker", choices=["batch", "scoring"], help=argparse.SUPPRESS)
     parser.add_argument("--lake", default=DEFAULT_LAKE, help="bench lake (created if missing)")
-    parser.add_argument("--only", choices=["batch", "scoring"], help="run one measurement")
+    parser.add_argument(
+        "--only", choices=["batch", "scoring"], help="run one measurement (the other's last result is kept)"
+    )
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(run_batch(args.lake) if args.worker == "batch" else run_scoring(args.lake)))
         return
     data = make_data(args.lake)
-    results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "load_avg_1m_start": _load()},
-        "data": data,
-    }
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if args.only and RESULTS.exists() else {}
+    results.update({"machine": {"cpus": os.cpu_count(), "load_avg_1m_start": _load()}, "data": data})
     if args.only != "scoring":
         batch = _in_subprocess("batch", args.lake)
         results["batch_12_dates"] = {

@@ -117,6 +117,7 @@ def build_training_set(
     feats = compute_features(con, dates, malls=malls)
     labels = compute_labels(con, dates, h)
     frame = feats.merge(labels, on=["customer_id", "as_of_date"], how="inner", validate="one_to_one")
+    frame.attrs = {}  # population parts: see write_features; a training set does not carry them
     if len(frame) != len(feats):
         logger.warning("%d feature rows without a label", len(feats) - len(frame))
     present = tuple(sorted(set(frame["as_of_date"])))

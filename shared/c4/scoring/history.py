@@ -166,6 +166,7 @@ def online_features(
         )
     finally:
         con.close()
+    frame.attrs = {}  # the population parts stay in the lake; predictions need not carry them
     logger.info(
         "features of %d guests of %s as of %s (population parts %s)",
         len(frame),
