@@ -236,7 +236,7 @@ def _guest_frame(
         LEFT JOIN ({_mode_sql(malls, keys)}) hm ON hm.gid = r.gid AND hm.k = r.k_out
         LEFT JOIN ({_mode_sql(zones, keys)}) fz ON fz.gid = r.gid AND fz.k = r.k_out
         LEFT JOIN {context} c ON c.mall_id = hm.value AND c.reference_date = a.reference_date
-        ORDER BY g.customer_id, a.as_of_date
+        ORDER BY r.gid, a.as_of_date  -- gid follows customer_id order (see build_visits)
     """).df()
 
 

@@ -6,8 +6,9 @@ well keeps a visit strictly on one calendar day, so cutting at a date never spli
 across the cut-off.  A *visit day* is a (guest, local date) with at least one visit; gaps are
 measured between consecutive visit days.
 
-Guests get a dense integer id (``gid``) once the visits are built: every later join, window
-and group works on that integer instead of the 64-character pseudonym.
+Guests get a dense integer id (``gid``, numbered in ``customer_id`` order) once the visits are
+built: every later join, window, group and sort works on that integer instead of the
+64-character pseudonym.
 """
 
 from __future__ import annotations
