@@ -85,6 +85,13 @@ def _margin(card: dict[str, Any]) -> str:
     return f"{_fmt(margin)} ROC-AUC"
 
 
+def _baseline_label(card: dict[str, Any]) -> str:
+    """The best baseline as a person reads it (its label names the column really used)."""
+    best = card.get("best_baseline")
+    entry = (card.get("baselines") or {}).get(best) or {}
+    return str(entry.get("label") or best)
+
+
 def _model_lines(card: dict[str, Any]) -> list[str]:
     m = card.get("metrics", {})
     method = card.get("threshold_method")
@@ -92,7 +99,7 @@ def _model_lines(card: dict[str, Any]) -> list[str]:
     lines = [
         f"champion {card.get('version')} — {card.get('family_label', card.get('family'))}, "
         f"horizon {card.get('horizon_days')} days, trained {card.get('trained_at')}",
-        f"versus the best baseline ({card.get('best_baseline')}): {_margin(card)}",
+        f"versus the best baseline ({_baseline_label(card)}): {_margin(card)}",
         f"decision threshold {_fmt(card.get('threshold'))} ({objective}): "
         f"recall {_fmt(m.get('recall'))}, precision {_fmt(m.get('precision'))}, "
         f"expected profit {_fmt(m.get('expected_profit'), 0)} {card.get('profit_currency', '')} "

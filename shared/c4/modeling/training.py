@@ -248,6 +248,7 @@ def train(
         beats_best_baseline=None if not margin else bool(margin["roc_auc"] > 0),
         promotion={
             "promoted": bool(decision.promote and auto_promote),
+            "recommended": bool(decision.promote),
             "reason": decision.reason,
             "champion_before": previous,
             "champion_metrics_same_rows": champ_metrics,
