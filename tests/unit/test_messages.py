@@ -11,6 +11,7 @@ from c4.scoring.messages import (
     CONTEXT_FEATURES,
     TEMPLATES,
     ZONE_WORDS,
+    contract,
     guest_context,
     retention_message,
     retention_messages,
@@ -157,3 +158,18 @@ def test_frame_messages_equal_the_row_by_row_ones() -> None:
         pd.DataFrame({"customer_id": ["a", "b"]}), [None, "n_zones"], [True, True]
     )
     assert bare == retention_messages([{}, {}], [None, "n_zones"], [True, True])
+
+
+@pytest.mark.parametrize("feature", sorted(REACHING.values()))
+@pytest.mark.parametrize("zone", sorted(ZONE_WORDS))
+def test_messages_use_spanish_contractions(feature: str, zone: str) -> None:
+    # Given any template and any zone whose words start with an article
+    text = retention_message({**GUEST, "favourite_zone": zone}, feature)
+    # Then "de el" / "a el" never appear: Spanish writes "del" / "al"
+    assert not re.search(r"\b(de|a) el\b", text), text
+
+
+def test_contraction_keeps_proper_names() -> None:
+    assert contract("Además de el cine") == "Además del cine"
+    assert contract("vuelve a el bulevar") == "vuelve al bulevar"
+    assert contract("Mall de El Tesoro") == "Mall de El Tesoro"

@@ -15,6 +15,7 @@ text from an uploaded file can ever appear in it.  The catalogue is documented i
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -134,6 +135,20 @@ _ANY_ZONE = "tus tiendas favoritas"
 _ANY_MALL = "nuestro mall"
 
 
+_CONTRACTIONS = re.compile(r"\b(de|a) el\b")
+
+
+def contract(text: str) -> str:
+    """Spanish contractions after filling a template: "de el" -> "del", "a el" -> "al".
+
+    Only the lowercase article contracts; a proper name ("de El Tesoro") stays as written.
+
+    >>> contract("Además de el cine, ven a el bulevar de El Tesoro")
+    'Además del cine, ven al bulevar de El Tesoro'
+    """
+    return _CONTRACTIONS.sub(lambda m: "del" if m.group(1) == "de" else "al", text)
+
+
 def template_for(feature: str | None) -> Template:
     """The template for a guest whose main risk reason is ``feature``.
 
@@ -228,7 +243,7 @@ def retention_message(features: Mapping[str, Any], main_reason: str | None) -> s
     'Mejoramos el WiFi de Mall Cordillera Ñuñoa: ahora te conectas más rápido y sin cortes. \
 Pruébalo este fin de semana por la noche en el cine.'
     """
-    return template_for(main_reason).text.format(**guest_context(features))
+    return contract(template_for(main_reason).text.format(**guest_context(features)))
 
 
 def retention_messages(
@@ -310,6 +325,8 @@ def retention_messages_frame(
         combo = (key, malls[pos], zones[pos], str(when[pos]))
         text = done.get(combo)
         if text is None:
-            text = done[combo] = TEMPLATES[key].text.format(mall=combo[1], zona=combo[2], cuando=combo[3])
+            text = done[combo] = contract(
+                TEMPLATES[key].text.format(mall=combo[1], zona=combo[2], cuando=combo[3])
+            )
         out[i] = text
     return out
