@@ -72,9 +72,19 @@ def render(results: dict[str, dict[str, Any]], runs: dict[str, dict[str, Any]]) 
     lines = [
         "# C4 benchmark results",
         "",
-        f"Written by `make bench` (`python -m bench.run_all`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
-        "Each benchmark ran alone, one after the other, in its own process; medians and ratios",
-        "below come from that same run. Targets are the ones the module issues state.",
+        f"Written by `python -m bench.run_all` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        *(
+            [
+                "Each benchmark ran alone, one after the other, in its own process; medians and ratios",
+                "below come from that same run. Targets are the ones the module issues state.",
+            ]
+            if runs
+            else [
+                "Collected (`--collect`) from the JSON file each benchmark wrote when it last ran;",
+                "each section's ratios come from one run of that benchmark, at the load it records.",
+                "Targets are the ones the module issues state.",
+            ]
+        ),
         "",
         "## Machine",
         "",
