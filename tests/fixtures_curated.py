@@ -200,7 +200,7 @@ def make_sessions(cfg: SyntheticConfig | None = None) -> tuple[pa.Table, pa.Tabl
             "session_id": pc.binary_join_element_wise("s", pc.cast(pa.array(np.arange(ns)), pa.string()), ""),
             "customer_id": cust_arr,
             "mall_id": _dict(vmall[sv], mall_ids),
-            "zone": _dict(zone_idx, MALLS[0].zones),  # zones are a prefix of the catalogue
+            "zone": _dict(zone_idx, list(MALLS[0].zones)),  # zones are a prefix of the catalogue
             "session_start": pa.array(start_utc, pa.timestamp("us")),
             "session_end": pa.array(end_utc, pa.timestamp("us")),
             "local_date": pa.array(local_date, pa.date32()),
