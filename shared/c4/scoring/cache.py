@@ -1,5 +1,8 @@
 """The curated ``sessions`` history, read once per process and refreshed incrementally.
 
+Memory: only the columns the features read are kept (plus ``source_file``), low-cardinality
+text dictionary-encoded; a Lambda container holds the whole history of its lake.
+
 ``compute_features`` scans its sessions relation several times (visits, zones, population
 sample, BTYD fit).  Scanning the lake's many small curated files each time dominated scoring
 (one Parquet file per raw file and day), and a Lambda container scores file after file.  So the
@@ -36,6 +39,21 @@ _ARROW = {
 #: Arrow schema of the curated ``sessions`` columns (partition ``dt`` excluded).
 SESSIONS_SCHEMA = pa.schema([(name, _ARROW[typ]) for name, typ in SESSIONS.columns])
 
+#: Curated columns that no feature reads: the in-memory history does not keep them.
+UNCACHED = ("session_id", "ingested_at")
+#: Low-cardinality text columns, kept dictionary-encoded (a small fraction of plain strings).
+DICTIONARY = ("mall_id", "zone", "device_os", "login_method", "source_file")
+
+#: Arrow schema of the cached history: the curated columns the features read, plus
+#: ``source_file`` (a re-delivered file's old rows are left out of its own scoring).
+HISTORY_SCHEMA = pa.schema(
+    [
+        (f.name, pa.dictionary(pa.int32(), f.type) if f.name in DICTIONARY else f.type)
+        for f in SESSIONS_SCHEMA
+        if f.name not in UNCACHED
+    ]
+)
+
 #: Threads reading curated files (I/O bound on S3).
 READ_THREADS = 16
 
@@ -43,14 +61,20 @@ Stamp = tuple[int, int]  # (size, mtime in ns)
 
 
 def _conform(table: pa.Table) -> pa.Table:
-    """The table with exactly the curated columns and types (missing columns as nulls)."""
+    """The table with exactly the :data:`HISTORY_SCHEMA` columns and types (missing ones null)."""
     cols = []
-    for f in SESSIONS_SCHEMA:
-        if f.name in table.column_names:
-            cols.append(table.column(f.name).cast(f.type))
+    for f in HISTORY_SCHEMA:
+        plain = f.type.value_type if pa.types.is_dictionary(f.type) else f.type
+        if f.name not in table.column_names:
+            col = pa.chunked_array([pa.nulls(table.num_rows, plain)])
         else:
-            cols.append(pa.nulls(table.num_rows, f.type))
-    return pa.Table.from_arrays(cols, schema=SESSIONS_SCHEMA)
+            col = table.column(f.name)
+            if col.type != f.type:  # read_dictionary already gave most columns their type
+                col = col.cast(plain)
+        if pa.types.is_dictionary(f.type) and not pa.types.is_dictionary(col.type):
+            col = col.dictionary_encode()
+        cols.append(col.cast(f.type) if col.type != f.type else col)
+    return pa.Table.from_arrays(cols, schema=HISTORY_SCHEMA)
 
 
 @dataclass
@@ -89,7 +113,7 @@ def curated_history(lake: Lake) -> pa.Table:
     Returns
     -------
     pyarrow.Table
-        Schema :data:`SESSIONS_SCHEMA`.  Only files that changed since the previous call of
+        Schema :data:`HISTORY_SCHEMA`.  Only files that changed since the previous call of
         this process are read.
     """
     with _LOCK:
@@ -103,7 +127,9 @@ def curated_history(lake: Lake) -> pa.Table:
             history.tables.pop(path, None)
 
         def read(path: str) -> tuple[str, pa.Table]:
-            return path, _conform(pq.read_table(path, filesystem=lake.fs))
+            pf = pq.ParquetFile(path, filesystem=lake.fs, read_dictionary=list(DICTIONARY))
+            names = [n for n in HISTORY_SCHEMA.names if n in pf.schema_arrow.names]
+            return path, _conform(pf.read(columns=names))
 
         with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
             for path, table in pool.map(read, fresh):
@@ -118,7 +144,7 @@ def curated_history(lake: Lake) -> pa.Table:
                 len(history.tables),
             )
         tables = [history.tables[p] for p in sorted(history.tables)]
-    return pa.concat_tables(tables) if tables else SESSIONS_SCHEMA.empty_table()
+    return pa.concat_tables(tables) if tables else HISTORY_SCHEMA.empty_table()
 
 
 def clear_history_cache() -> None:

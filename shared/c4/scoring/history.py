@@ -29,9 +29,9 @@ from c4.features import compute_features
 from c4.features.context import PopulationParts, reference_date
 from c4.features.store import read_population
 from c4.malls import malls_table
-from c4.scoring.cache import curated_history
+from c4.scoring.cache import HISTORY_SCHEMA, curated_history
 from c4.storage import Lake
-from c4.tables import MALLS, SESSIONS
+from c4.tables import MALLS
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 SCORING_SESSIONS = "scoring_sessions"
 _HISTORY, _NEW, _MALLS = "__c4s_history", "__c4s_new_rows", "malls"
 
-_COLUMNS = [name for name, _ in SESSIONS.columns]
+_COLUMNS = list(HISTORY_SCHEMA.names)  # what the features read (and source_file)
 
 
 def as_of_date(accepted: pa.Table) -> date:
