@@ -9,13 +9,53 @@ Public surface:
 - :func:`ingest_file` - one raw file end to end (used by scoring).
 - :func:`read_sessions_file`, :func:`curate_table` - pure functions, no lake needed.
 - :func:`c4.elt.spark.run_elt_spark` - the same batch on Spark (the Glue job calls it).
+
+Imports are lazy: ``from c4.elt import file_id`` loads the contract module only, and
+``ingest_file`` loads the DuckDB path without sqlglot (only the Spark rendering needs it).
 """
 
-from c4.elt.api import curate_table, ingest_file, read_sessions_file, run_elt
-from c4.elt.batch import write_malls
-from c4.elt.contract import CONTRACT_COLUMNS, REASONS, REQUIRED, file_id, parse_mapping
-from c4.elt.outputs import FileReport
-from c4.elt.results import CurateResult, EltSummary, IngestResult
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the real imports, for type checkers; at run time they are lazy
+    from c4.elt.api import curate_table, ingest_file, read_sessions_file, run_elt
+    from c4.elt.batch import write_malls
+    from c4.elt.contract import CONTRACT_COLUMNS, REASONS, REQUIRED, file_id, parse_mapping
+    from c4.elt.outputs import FileReport
+    from c4.elt.results import CurateResult, EltSummary, IngestResult
+
+#: Where each public name lives (module of ``c4.elt``).
+_LOCATIONS = {
+    "curate_table": "api",
+    "ingest_file": "api",
+    "read_sessions_file": "api",
+    "run_elt": "api",
+    "write_malls": "batch",
+    "CONTRACT_COLUMNS": "contract",
+    "REASONS": "contract",
+    "REQUIRED": "contract",
+    "file_id": "contract",
+    "parse_mapping": "contract",
+    "FileReport": "outputs",
+    "CurateResult": "results",
+    "EltSummary": "results",
+    "IngestResult": "results",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LOCATIONS:
+        raise AttributeError(f"module 'c4.elt' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"c4.elt.{_LOCATIONS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LOCATIONS})
+
 
 __all__ = [
     "CONTRACT_COLUMNS",

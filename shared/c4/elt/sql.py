@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import sqlglot
-from sqlglot import exp
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 #: A decimal number (optionally signed, optional exponent).
 NUM_RE = (
@@ -111,13 +112,21 @@ def render(name: str, params: SqlParams, engine: str = "duckdb") -> str:
 
 @cache
 def to_spark(duckdb_sql: str) -> str:
-    """Transpile a DuckDB statement to Spark SQL (sqlglot plus the ``TO_SECONDS`` rewrite)."""
+    """Transpile a DuckDB statement to Spark SQL (sqlglot plus the ``TO_SECONDS`` rewrite).
+
+    sqlglot is imported here, not at module level: the DuckDB path (scoring's single-file
+    ingest in a Lambda) never needs it, and importing it costs a noticeable part of a cold start.
+    """
+    import sqlglot
+
     tree = sqlglot.parse_one(duckdb_sql, read="duckdb")
     tree = tree.transform(_rewrite_for_spark)
     return tree.sql(dialect="spark")
 
 
 def _rewrite_for_spark(node: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
     if isinstance(node, exp.Anonymous) and str(node.this).upper() == "TO_SECONDS":
         zero = exp.Literal.number(0)
         return exp.Anonymous(
