@@ -17,7 +17,14 @@ from typing import Protocol
 import pyarrow.parquet as pq
 
 from c4.elt.contract import STATUS_UNREADABLE
-from c4.elt.outputs import MANIFEST_PREFIX, FileReport, manifest_path, quarantine_file, write_manifests
+from c4.elt.outputs import (
+    MANIFEST_PREFIX,
+    FileReport,
+    manifest_path,
+    quarantine_file,
+    replaced_outputs,
+    write_manifests,
+)
 from c4.elt.pipeline import Engine, run_transform
 from c4.elt.probe import SourceFile, probe_files
 from c4.elt.results import EltSummary
@@ -39,7 +46,7 @@ class BatchEngine(Engine, Protocol):
 
     def load_staging(self, lake: Lake, sources: list[SourceFile]) -> dict[str, str]: ...
 
-    def load_existing(self, lake: Lake, dts: list[str]) -> None: ...
+    def load_existing(self, lake: Lake, dts: list[str], replaced: frozenset[str] = ...) -> None: ...
 
     def write_outputs(self, lake: Lake) -> list[str]: ...
 
@@ -104,13 +111,14 @@ def process_sources(
     """Run one chunk of probed, readable files end to end (outputs and manifests written)."""
     engine.reset()
     read_errors = engine.load_staging(lake, sources)
+    replaced = replaced_outputs(s.rel_path for s in sources)
     outcome = run_transform(
         engine,
         [s.rel_path for s in sources],
         params,
         key,
         read_errors=read_errors,
-        load_existing=lambda dts: engine.load_existing(lake, dts),
+        load_existing=lambda dts: engine.load_existing(lake, dts, replaced),
     )
     engine.write_outputs(lake)
     reports = list(outcome.reports.values())

@@ -23,14 +23,19 @@ import duckdb
 import pyarrow as pa
 
 from c4.elt import duck_read as dr
-from c4.elt.outputs import curated_path, quarantine_rows_path, write_groups, write_text_groups
+from c4.elt.outputs import (
+    curated_path,
+    existing_curated_files,
+    quarantine_rows_path,
+    write_groups,
+    write_text_groups,
+)
 from c4.elt.parse import STAGING_SCHEMA, parse_bytes
 from c4.elt.probe import SourceFile
 from c4.elt.pseudonym import PSEUDONYM_SCHEMA, pseudonym_table, pseudonymise_values
 from c4.elt.schema import CURATED_COLUMNS, CURATED_SCHEMA, EXISTING_SCHEMA, QUARANTINE_SCHEMA
 from c4.exceptions import C4Error
 from c4.storage import Lake
-from c4.tables import SESSIONS
 
 logger = logging.getLogger(__name__)
 
@@ -243,11 +248,13 @@ class DuckEngine:
         table = pa.table({"raw_id": ids, "pseudo_id": [cache[v] for v in ids]}, schema=PSEUDONYM_SCHEMA)
         self.register("pseudonyms", table)
 
-    def load_existing(self, lake: Lake, dts: list[str]) -> None:
-        """Create ``existing_all``: the curated rows of the given dt partitions."""
-        files = [
-            f for dt in dts for f in lake.list_files(f"{SESSIONS.location}/dt={dt}", suffixes=(".parquet",))
-        ]
+    def load_existing(self, lake: Lake, dts: list[str], replaced: frozenset[str] = frozenset()) -> None:
+        """Create ``existing_all``: the curated rows of the given dt partitions.
+
+        Files named in ``replaced`` (:func:`c4.elt.outputs.replaced_outputs`) are not read: all
+        their rows belong to raw files being processed again, so they would only be excluded.
+        """
+        files = existing_curated_files(lake, dts, replaced)
         if not files:
             self.register("existing_all", EXISTING_SCHEMA.empty_table())
             return

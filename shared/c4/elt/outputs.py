@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from c4.elt.contract import STATUS_OK, file_id, mall_from_path
+from c4.elt.contract import BATCH_KEY, STATUS_OK, curated_key, file_id, mall_from_path
 from c4.exceptions import C4Error
 from c4.storage import Lake
 from c4.tables import SESSIONS
@@ -49,6 +49,38 @@ def manifest_path(rel_path: str) -> str:
 def curated_path(dt: str, key: str) -> str:
     """Lake-relative path of a curated file (``key``: see :func:`c4.elt.contract.curated_key`)."""
     return f"{SESSIONS.location}/dt={dt}/{key}.parquet"
+
+
+def replaced_outputs(rel_paths: Iterable[str]) -> frozenset[str]:
+    """Curated file names (keys) that hold only rows of these raw files, which a run replaces.
+
+    A raw file outside the batch zone writes its own curated file per day
+    (:func:`c4.elt.contract.curated_key`), so when it is processed again every row of that file
+    is replaced: such files need not be read to de-duplicate or to derive visits.  The shared
+    ``raw-sessions`` file also holds other raw files' rows and is never in the set.
+    """
+    return frozenset(curated_key(p) for p in rel_paths) - {BATCH_KEY}
+
+
+def existing_curated_files(lake: Lake, dts: list[str], replaced: frozenset[str] = frozenset()) -> list[str]:
+    """The curated files of the given dt partitions, without the ``replaced`` ones.
+
+    Parameters
+    ----------
+    lake : Lake
+        The lake.
+    dts : list of str
+        The ``dt`` partitions (``YYYY-MM-DD``).
+    replaced : frozenset of str
+        File names without ``.parquet`` (:func:`replaced_outputs`) to leave out.
+
+    Returns
+    -------
+    list of str
+        Lake-relative paths.
+    """
+    files = [f for dt in dts for f in lake.list_files(f"{SESSIONS.location}/dt={dt}", suffixes=(".parquet",))]
+    return [f for f in files if posixpath.basename(f)[: -len(".parquet")] not in replaced]
 
 
 def quarantine_rows_path(fid: str) -> str:

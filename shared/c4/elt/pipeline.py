@@ -76,7 +76,8 @@ def run_transform(
         Files the reader found unreadable (path -> error).
     load_existing : callable
         ``load_existing(dts)`` must create ``existing_all``: the curated rows already in those
-        dt partitions, with ``dt``, ``_key`` (their file's name) and a row key ``_rk``.
+        dt partitions, with ``dt``, ``_key`` (their file's name) and a row key ``_rk``.  It may
+        leave out files holding only rows of ``files`` (they are replaced, never compared).
 
     Returns
     -------

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from c4.elt.batch import Progress, run_batch
 from c4.elt.contract import validate_mapping
-from c4.elt.outputs import curated_path, parallel, quarantine_rows_path
+from c4.elt.outputs import curated_path, existing_curated_files, parallel, quarantine_rows_path
 from c4.elt.parse import STAGING_SCHEMA, parse_bytes
 from c4.elt.probe import SourceFile
 from c4.elt.pseudonym import pseudonymise_values
@@ -36,7 +36,6 @@ from c4.elt.schema import CURATED_COLUMNS, CURATED_SCHEMA, EXISTING_SCHEMA, QUAR
 from c4.exceptions import UnreadableFileError
 from c4.settings import Settings
 from c4.storage import Lake, open_lake
-from c4.tables import SESSIONS
 
 logger = logging.getLogger(__name__)
 
@@ -219,13 +218,11 @@ class SparkEngine:
         schema = "raw_id string, pseudo_id string"
         self._view("pseudonyms", ids.mapInPandas(_hmac_partitions(key), schema))
 
-    def load_existing(self, lake: Lake, dts: list[str]) -> None:
-        """Create ``existing_all``: the curated rows of the given dt partitions."""
+    def load_existing(self, lake: Lake, dts: list[str], replaced: frozenset[str] = frozenset()) -> None:
+        """Create ``existing_all``: the curated rows of the given dt partitions (not ``replaced`` files)."""
         from pyspark.sql import functions as F
 
-        files = [
-            f for dt in dts for f in lake.list_files(f"{SESSIONS.location}/dt={dt}", suffixes=(".parquet",))
-        ]
+        files = existing_curated_files(lake, dts, replaced)
         if not files:
             self.register("existing_all", EXISTING_SCHEMA.empty_table())
             return
