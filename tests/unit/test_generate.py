@@ -307,6 +307,77 @@ def test_oracle_probabilities_are_sensible(calibrated) -> None:
     assert prob[alive].mean() < prob[~alive].mean()
 
 
+def _fading_rows(df: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Session rows of guests who drop out, with their position in the disengagement phase
+    (``lag``: days to the dropout over the phase's length; <= 1 inside it)."""
+    t = truth.set_index("mac")[["dropout_date", "disengage_days", "one_timer"]]
+    d = df.join(t, on="customer_id")
+    d = d[d["dropout_date"].notna() & ~d["one_timer"].astype(bool)].copy()
+    d["lag"] = (pd.to_datetime(d["dropout_date"]) - d["date"]).dt.days / d["disengage_days"]
+    return d
+
+
+def test_visits_fade_before_dropout(calibrated) -> None:
+    root, _, df = calibrated
+    truth = load_truth(Lake(str(root)))
+    t = truth.set_index("mac")
+    drop, arrival = pd.to_datetime(t["dropout_date"]), pd.to_datetime(t["arrival_date"])
+    span = pd.to_timedelta(t["disengage_days"], unit="D")
+    # Given guests seen over two whole phase lengths before their dropout
+    whole = (
+        ~t["one_timer"]
+        & drop.notna()
+        & (arrival <= drop - 2 * span)
+        & (drop - 2 * span >= pd.Timestamp(CALIBRATION.start))
+        & (drop <= df["date"].max())
+    )
+    assert whole.sum() > 200
+    visits = visits_of(df[df["customer_id"].isin(t.index[whole])])
+    lag = _fading_rows(visits, truth)["lag"]
+    # Then they visit about half as often in the phase as in the same number of days before it
+    ratio = (lag <= 1).sum() / ((lag > 1) & (lag <= 2)).sum()
+    assert 0.35 < ratio < 0.75
+
+
+def test_visits_shorten_before_dropout(calibrated) -> None:
+    root, _, df = calibrated
+    d = _fading_rows(df, load_truth(Lake(str(root))))
+    # Given the sessions of dropping repeat guests, by position in their disengagement phase
+    d["phase"] = np.where(d["lag"] <= 0.5, "late", np.where(d["lag"] <= 1, "early", "before"))
+    visits = visits_of(d).merge(
+        d[["customer_id", "date", "phase"]].drop_duplicates(), on=["customer_id", "date"]
+    )
+    dwell = d.groupby("phase")["dwell"].median()
+    zones = visits.groupby("phase")["sessions"].mean()
+    # Then dwell and zone sessions per visit shrink towards the dropout
+    assert (visits["phase"] == "late").sum() > 200
+    assert dwell["late"] < 0.6 * dwell["before"] and dwell["early"] < dwell["before"]
+    assert zones["late"] < 0.8 * zones["before"]
+
+
+def test_oracle_knows_the_fade(calibrated) -> None:
+    root, _, df = calibrated
+    truth = load_truth(Lake(str(root)))
+    t = truth.set_index("mac")
+    visits, horizon = visits_of(df), 42
+    predicted, realised = [], []
+    for as_of in (date(2024, 10, 31), date(2024, 12, 31), date(2025, 2, 28), date(2025, 4, 30)):
+        now = pd.Timestamp(as_of)
+        p = oracle_churn_probability(truth, as_of, horizon)
+        recent = visits[(visits["date"] <= now) & (visits["date"] > now - pd.Timedelta(days=180))]
+        later = visits[(visits["date"] > now) & (visits["date"] <= now + pd.Timedelta(days=horizon))]
+        seen = recent["customer_id"].unique()
+        to_drop = (pd.to_datetime(t.loc[seen, "dropout_date"]) - now).dt.days.to_numpy()
+        fading = seen[(to_drop >= 1) & (to_drop < t.loc[seen, "disengage_days"].to_numpy())]
+        predicted.append(p.loc[fading].to_numpy())
+        realised.append(~pd.Index(fading).isin(later["customer_id"].unique()))
+    # Given the active guests inside their disengagement phase at the as-of dates
+    pred, real = np.concatenate(predicted), np.concatenate(realised)
+    assert pred.size > 300
+    # Then the oracle's churn probability matches the realised churn (ignoring the fade: -0.13)
+    assert abs(pred.mean() - real.mean()) < 0.05
+
+
 def test_oracle_needs_generator_settings(calibrated) -> None:
     root, _, _ = calibrated
     truth = load_truth(Lake(str(root)))
