@@ -60,10 +60,10 @@ class PipelineOptions:
         Chat questions answered at the end.
     """
 
-    customers: int = 5_000
-    months: int = 12
+    customers: int = 20_000
+    months: int = 18
     seed: int = 42
-    malls: int | None = 6
+    malls: int | None = 20
     start: date | None = None
     upload_days: int = 1
     trials: int = 6

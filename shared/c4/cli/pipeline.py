@@ -10,6 +10,10 @@ from rich.table import Table
 
 from c4.cli.common import LakeOption, console, err_console, lake_for, settings_for
 from c4.exceptions import C4Error
+from c4.pipeline import PipelineOptions, run_pipeline
+
+#: The pipeline's defaults, defined once (``c4.pipeline.PipelineOptions``).
+_DEFAULTS = PipelineOptions()
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -170,22 +174,22 @@ def pipeline(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Start over: delete the lake's zones first.")
     ] = False,
-    customers: Annotated[int, typer.Option(help="Synthetic guests.")] = 5_000,
-    months: Annotated[int, typer.Option(help="Months of synthetic data.")] = 12,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
-    malls: Annotated[int | None, typer.Option(help="Number of malls (1-20).")] = 6,
+    customers: Annotated[int, typer.Option(help="Synthetic guests.")] = _DEFAULTS.customers,
+    months: Annotated[int, typer.Option(help="Months of synthetic data.")] = _DEFAULTS.months,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = _DEFAULTS.seed,
+    malls: Annotated[int | None, typer.Option(help="Number of malls (1-20).")] = _DEFAULTS.malls,
     start: Annotated[
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day of synthetic data.")
     ] = None,
-    upload_days: Annotated[int, typer.Option(help="Last days held back and scored as uploads.")] = 1,
-    trials: Annotated[int, typer.Option(help="Tuning trials per candidate model.")] = 6,
+    upload_days: Annotated[
+        int, typer.Option(help="Last days held back and scored as uploads.")
+    ] = _DEFAULTS.upload_days,
+    trials: Annotated[int, typer.Option(help="Tuning trials per candidate model.")] = _DEFAULTS.trials,
     horizon_days: Annotated[
         int | None, typer.Option(help="Churn horizon H (default: from the data).")
     ] = None,
 ) -> None:
     """Run everything: generate, ELT, features, EDA, train, promote, score uploads, queries, chat."""
-    from c4.pipeline import PipelineOptions, run_pipeline
-
     settings = settings_for(lake)
     opts = PipelineOptions(
         customers=customers,
