@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 from c4.features.schema import FEATURE_NAMES, SPECS_BY_NAME
 from c4.malls import MALLS, MALLS_BY_ID
@@ -13,6 +14,7 @@ from c4.scoring.messages import (
     ZONE_WORDS,
     contract,
     guest_context,
+    message_template,
     retention_message,
     retention_messages,
     retention_messages_frame,
@@ -173,3 +175,18 @@ def test_contraction_keeps_proper_names() -> None:
     assert contract("Además de el cine") == "Además del cine"
     assert contract("vuelve a el bulevar") == "vuelve al bulevar"
     assert contract("Mall de El Tesoro") == "Mall de El Tesoro"
+
+
+@pytest.mark.parametrize("reason", ["days_since_last_visit", "signal_mean_dbm", None])
+def test_a_guest_new_this_week_is_welcomed_not_missed(reason: str | None) -> None:
+    # Given a guest whose first visit was two days ago, whatever the main reason
+    guest = {**GUEST, "tenure_days": 2}
+    # Then the message is the welcome one (row by row and frame-wide alike)
+    assert message_template(reason, 2).key == "nuevo"
+    text = retention_message(guest, reason)
+    assert text.startswith("¡Gracias por visitar")
+    frame = retention_messages_frame(pd.DataFrame([guest]), [reason], [True])
+    assert frame == [text]
+    # and a guest of long standing gets the template of the reason
+    assert message_template("days_since_last_visit", 200).key == "ausencia"
+    assert message_template("days_since_last_visit", float("nan")).key == "ausencia"

@@ -27,7 +27,11 @@ from c4.features.schema import SPECS_BY_NAME
 from c4.malls import MALLS_BY_ID
 
 #: Context feature columns the messages read (names defined by ``c4.features``).
-CONTEXT_FEATURES = ("home_mall_id", "favourite_zone", "weekend_share", "mean_visit_hour")
+CONTEXT_FEATURES = ("home_mall_id", "favourite_zone", "weekend_share", "mean_visit_hour", "tenure_days")
+
+#: A guest whose first visit is this recent gets the welcome template whatever the main reason:
+#: "we miss you" to someone who came for the first time this week reads wrong.
+NEW_GUEST_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,35 @@ def contract(text: str) -> str:
     return _CONTRACTIONS.sub(lambda m: "del" if m.group(1) == "de" else "al", text)
 
 
+def _is_new(tenure_days: Any) -> bool:
+    value = _number(tenure_days)
+    return value is not None and value < NEW_GUEST_DAYS
+
+
+def message_template(feature: str | None, tenure_days: Any = None) -> Template:
+    """The template for a guest: :func:`template_for` its main reason, or ``nuevo`` for a new guest.
+
+    Parameters
+    ----------
+    feature : str or None
+        Name of the top reason's feature.
+    tenure_days : number, optional
+        Days since the guest's first visit; under :data:`NEW_GUEST_DAYS` means a new guest.
+
+    Returns
+    -------
+    Template
+
+    Examples
+    --------
+    >>> message_template("days_since_last_visit", tenure_days=0).key
+    'nuevo'
+    >>> message_template("days_since_last_visit", tenure_days=200).key
+    'ausencia'
+    """
+    return TEMPLATES["nuevo"] if _is_new(tenure_days) else template_for(feature)
+
+
 def template_for(feature: str | None) -> Template:
     """The template for a guest whose main risk reason is ``feature``.
 
@@ -243,7 +276,8 @@ def retention_message(features: Mapping[str, Any], main_reason: str | None) -> s
     'Mejoramos el WiFi de Mall Cordillera Ñuñoa: ahora te conectas más rápido y sin cortes. \
 Pruébalo este fin de semana por la noche en el cine.'
     """
-    return contract(template_for(main_reason).text.format(**guest_context(features)))
+    template = message_template(main_reason, features.get("tenure_days"))
+    return contract(template.text.format(**guest_context(features)))
 
 
 def retention_messages(
@@ -317,11 +351,12 @@ def retention_messages_frame(
     malls = [m.name if m is not None else _ANY_MALL for m in mall]
     zones = [ZONE_WORDS.get(str(z)) or _ANY_ZONE for z in column("favourite_zone").astype(object)]
     when = _when_column(column("weekend_share"), column("mean_visit_hour"))
+    new = [_is_new(t) for t in column("tenure_days").astype(object)]
     keys: dict[str | None, str] = {}
     done: dict[tuple[str, str, str, str], str] = {}
     for pos, i in enumerate(risky.tolist()):
         reason = main_reasons[i]
-        key = keys.get(reason) or keys.setdefault(reason, template_for(reason).key)
+        key = "nuevo" if new[pos] else keys.get(reason) or keys.setdefault(reason, template_for(reason).key)
         combo = (key, malls[pos], zones[pos], str(when[pos]))
         text = done.get(combo)
         if text is None:
