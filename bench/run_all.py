@@ -67,6 +67,51 @@ def _fmt(value: Any) -> str:
     return str(value).replace("|", "\\|")
 
 
+#: (benchmark, target in words, path to the measured value, limit, "max" or "min", unit).
+TARGETS: tuple[tuple[str, str, str, float, str, str], ...] = (
+    ("generate", "10M sessions generated and written", "generator.seconds", 15.0, "max", "s"),
+    ("generate", "generation peak memory", "generator.peak_tree_pss_mb", 3072.0, "max", "MB"),
+    ("elt", "10M sessions curated", "wall_seconds", 15.0, "max", "s"),
+    ("elt", "ELT peak memory", "peak_rss_gb", 3.0, "max", "GB"),
+    ("features", "features, 12 monthly dates over 10M sessions", "batch_12_dates.seconds", 60.0, "max", "s"),
+    ("features", "features peak memory", "batch_12_dates.peak_rss_mb", 4096.0, "max", "MB"),
+    ("features", "scoring-time features, 100k file", "scoring_file.warm_median_seconds", 1.0, "max", "s"),
+    ("train", "champion share of the oracle ROC-AUC", "c4.oracle_share", 0.95, "min", ""),
+    ("train", "margin over best baseline (AUC)", "c4.margin_over_best_baseline.roc_auc", 0.03, "min", ""),
+    ("train", "calibration error (ECE)", "c4.ece", 0.02, "max", ""),
+    ("train", "training with tuning, ~200k rows (wall)", "timing.c4_train.wall_seconds", 180.0, "max", "s"),
+    ("train", "training with tuning, ~200k rows (CPU)", "timing.c4_train.cpu_seconds", 180.0, "max", "s"),
+    ("train", "speed-up vs notebooks (lower bound)", "speedup_vs_notebook.wall", 10.0, "min", "x"),
+    ("score", "100k-session file through the handler, warm", "warm_100k.median_s", 2.0, "max", "s"),
+    ("score", "cold start (imports + model load)", "cold_start.total_s", 3.0, "max", "s"),
+    ("score", "1M-row file peak memory (Lambda 3008 MB)", "rows_1m.peak_rss_mb", 3008.0, "max", "MB"),
+    ("chat", "chat answer latency p95", "snapshot.p95_ms", 300.0, "max", "ms"),
+)
+
+
+def _get(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(obj, dict) or part not in obj:
+            return None
+        obj = obj[part]
+    return obj
+
+
+def targets_table(results: dict[str, dict[str, Any]]) -> list[str]:
+    """Every stated target with the measured value and whether it is met (the page's first table)."""
+    lines = ["| benchmark | target | measured | met |", "|---|---|---|---|"]
+    for bench, words, path, limit, kind, unit in TARGETS:
+        value = _get(results.get(bench, {}), path)
+        sign = "<" if kind == "max" else ">="
+        target = f"{words}: {sign} {_fmt(limit)} {unit}".rstrip()
+        if not isinstance(value, int | float):
+            lines.append(f"| {bench} | {target} | not measured | — |")
+            continue
+        met = value < limit if kind == "max" else value >= limit
+        lines.append(f"| {bench} | {target} | {_fmt(float(value))} {unit} | {'yes' if met else '**no**'} |")
+    return lines
+
+
 def render(results: dict[str, dict[str, Any]], runs: dict[str, dict[str, Any]]) -> str:
     """The markdown page: machine, then one section per benchmark with every number it wrote."""
     lines = [
@@ -90,6 +135,7 @@ def render(results: dict[str, dict[str, Any]], runs: dict[str, dict[str, Any]]) 
         "",
     ]
     lines += [f"- {k}: {_fmt(v)}" for k, v in _machine().items()]
+    lines += ["", "## Targets", "", *targets_table(results)]
     for name in BENCHES:
         if name not in results:
             continue
