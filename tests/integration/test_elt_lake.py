@@ -156,6 +156,33 @@ def test_ingest_file_with_a_mapping(lake):
     assert lake.read_parquet("curated/sessions").num_rows == 2
 
 
+def test_redelivered_upload_replaces_its_own_curated_file_without_reading_it(lake):
+    lake, settings = lake
+    upload, other = "raw/uploads/day.csv", "raw/uploads/other.csv"
+    header = b"session_id,customer_id,mall_id,session_start,dwell_minutes\n"
+    rows = [
+        b"s1,aa:01,CL01,2025-05-01T12:00:00-04:00,5\n",
+        b"s2,aa:01,CL01,2025-05-01T12:10:00-04:00,5\n",
+        b"s3,aa:02,CL01,2025-05-01T15:00:00-04:00,5\n",
+    ]
+    lake.write_bytes(other, header + rows[2])  # another file of the day, curated first
+    lake.write_bytes(upload, header + b"".join(rows))
+    assert ingest_file(lake, settings, other, now=NOW).rows_accepted == 1
+    first = ingest_file(lake, settings, upload, now=NOW)
+    assert (first.rows_accepted, first.rejected_by_reason) == (2, {"duplicate": 1})
+    before = _snapshot(lake)
+    again = ingest_file(lake, settings, upload, now=NOW)
+    assert (again.rows_accepted, again.rejected_by_reason) == (2, {"duplicate": 1})
+    assert _snapshot(lake) == before  # idempotent: same curated, quarantine and manifest bytes
+    own = f"curated/sessions/dt=2025-05-01/{file_id(upload)}.parquet"
+    lake.write_bytes(own, b"not parquet")  # a damaged earlier output of this very file
+    healed = ingest_file(lake, settings, upload, now=NOW)
+    assert (healed.rows_accepted, healed.rejected_by_reason) == (2, {"duplicate": 1})
+    assert _snapshot(lake) == before
+    visits = {r["session_id"]: r["visit_id"] for r in lake.read_parquet("curated/sessions").to_pylist()}
+    assert visits["s1"] == visits["s2"] != visits["s3"]
+
+
 def test_two_column_file_through_the_elt(lake):
     lake, settings = lake
     rel = "raw/sessions/mall_id=PE02/date=2025-05-02/minimal.csv"
