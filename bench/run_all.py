@@ -118,18 +118,10 @@ def render(results: dict[str, dict[str, Any]], runs: dict[str, dict[str, Any]]) 
         "# C4 benchmark results",
         "",
         f"Written by `python -m bench.run_all` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
-        *(
-            [
-                "Each benchmark ran alone, one after the other, in its own process; medians and ratios",
-                "below come from that same run. Targets are the ones the module issues state.",
-            ]
-            if runs
-            else [
-                "Collected (`--collect`) from the JSON file each benchmark wrote when it last ran;",
-                "each section's ratios come from one run of that benchmark, at the load it records.",
-                "Targets are the ones the module issues state.",
-            ]
-        ),
+        "A section whose heading shows an exit status ran in this invocation (alone, one after",
+        "the other, each in its own process); any other section is collected from the JSON file",
+        "its benchmark wrote when it last ran, at the load that section records. Ratios within a",
+        "section come from one run. Targets are the ones the module issues state.",
         "",
         "## Machine",
         "",
