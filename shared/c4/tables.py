@@ -90,9 +90,7 @@ CHURN_PREDICTIONS = TableSpec(
 
 CUSTOMER_FEATURES = TableSpec("customer_features", "features/customer_features", (), ("as_of_date",))
 
-TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (SESSIONS, MALLS, CUSTOMER_FEATURES, CHURN_PREDICTIONS)
-}
+TABLES: dict[str, TableSpec] = {t.name: t for t in (SESSIONS, MALLS, CUSTOMER_FEATURES, CHURN_PREDICTIONS)}
 
 
 def glue_columns(name: str) -> Columns:

@@ -19,19 +19,23 @@ def _write_features(lake: Lake, as_of: str, values: np.ndarray) -> None:
 
 
 def _write_sessions(lake: Lake, visits: list[tuple[str, date]]) -> None:
-    table = pa.table({
-        "customer_id": [c for c, _ in visits],
-        "local_date": pa.array([d for _, d in visits], pa.date32()),
-    })
+    table = pa.table(
+        {
+            "customer_id": [c for c, _ in visits],
+            "local_date": pa.array([d for _, d in visits], pa.date32()),
+        }
+    )
     lake.write_parquet("curated/sessions/dt=all/part.parquet", table)
 
 
 def _write_predictions(lake: Lake, rows: list[tuple[str, float]], as_of: datetime) -> None:
-    table = pa.table({
-        "customer_id": [c for c, _ in rows],
-        "churn_probability": [p for _, p in rows],
-        "as_of": pa.array([as_of] * len(rows), pa.timestamp("us")),
-    })
+    table = pa.table(
+        {
+            "customer_id": [c for c, _ in rows],
+            "churn_probability": [p for _, p in rows],
+            "as_of": pa.array([as_of] * len(rows), pa.timestamp("us")),
+        }
+    )
     lake.write_parquet(f"predictions/churn_predictions/dt={as_of.date()}/mall_id=CL01/p.parquet", table)
 
 
@@ -84,9 +88,12 @@ def test_metrics_are_published_to_cloudwatch(tmp_path) -> None:
     names = {m["MetricName"] for m in cw.list_metrics(Namespace="C4/Monitoring")["Metrics"]}
     assert {"MaxFeaturePSI", "DriftedFeatures"} <= names
     stats = cw.get_metric_statistics(
-        Namespace="C4/Monitoring", MetricName="MaxFeaturePSI",
+        Namespace="C4/Monitoring",
+        MetricName="MaxFeaturePSI",
         Dimensions=[{"Name": "Stage", "Value": "dev"}],
-        StartTime=datetime.now() - timedelta(hours=1), EndTime=datetime.now() + timedelta(hours=1),
-        Period=60, Statistics=["Maximum"],
+        StartTime=datetime.now() - timedelta(hours=1),
+        EndTime=datetime.now() + timedelta(hours=1),
+        Period=60,
+        Statistics=["Maximum"],
     )["Datapoints"]
     assert stats and stats[0]["Maximum"] == pytest.approx(report.max_psi)

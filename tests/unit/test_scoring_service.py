@@ -207,8 +207,11 @@ def test_model_is_cached_per_champion_version(tmp_path: Path) -> None:
 
 def test_only_uploads_are_scored(tmp_path: Path) -> None:
     lake, settings, _ = scoring_lake(tmp_path)
-    bad_paths = ("curated/sessions/x.parquet", "raw/uploads/../../models/champion.json",
-                 "raw/sessions/mall_id=CL01/date=2025-05-30/CL01_2025-05-30.csv")
+    bad_paths = (
+        "curated/sessions/x.parquet",
+        "raw/uploads/../../models/champion.json",
+        "raw/sessions/mall_id=CL01/date=2025-05-30/CL01_2025-05-30.csv",
+    )
     for bad in bad_paths:
         with pytest.raises(ConfigurationError):
             score_file(lake, settings, bad)
