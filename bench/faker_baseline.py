@@ -16,24 +16,10 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from c4.elt.contract import CONTRACT_COLUMNS
 from faker import Faker
 
-COLUMNS = (
-    "session_id",
-    "customer_id",
-    "mall_id",
-    "zone",
-    "ap_id",
-    "session_start",
-    "session_end",
-    "dwell_minutes",
-    "bytes_down",
-    "bytes_up",
-    "device_os",
-    "login_method",
-    "signal_dbm",
-    "failed_logins",
-)
+COLUMNS = CONTRACT_COLUMNS
 ZONES = ("entrada", "patio_comidas", "tiendas_moda", "supermercado", "cine", "zona_infantil")
 MALLS = ("CL01", "PE01", "CO01", "CL02", "PE02", "CO02")
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from c4.elt.contract import OPTIONAL
 from c4.generate.config import DirtConfig
 from c4.generate.render import FIELDS
 
@@ -55,18 +56,7 @@ INFO_COUNTS = (
     "future_files",
 )
 _COL = {name: i for i, name in enumerate(FIELDS)}
-OPTIONAL_FIELDS = (
-    "zone",
-    "ap_id",
-    "session_end",
-    "dwell_minutes",
-    "bytes_down",
-    "bytes_up",
-    "device_os",
-    "login_method",
-    "signal_dbm",
-    "failed_logins",
-)
+OPTIONAL_FIELDS = tuple(c for c in OPTIONAL if c not in ("session_id", "mall_id"))  # contract order
 BAD_TIMESTAMPS = (
     "31/02/2025 25:61",
     "N/A",

@@ -18,23 +18,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from c4.elt.contract import CONTRACT_COLUMNS
+
 #: Columns of a raw session file, in order (the data contract).
-FIELDS = (
-    "session_id",
-    "customer_id",
-    "mall_id",
-    "zone",
-    "ap_id",
-    "session_start",
-    "session_end",
-    "dwell_minutes",
-    "bytes_down",
-    "bytes_up",
-    "device_os",
-    "login_method",
-    "signal_dbm",
-    "failed_logins",
-)
+FIELDS = CONTRACT_COLUMNS
 #: Largest table built by combining two adjacent lookups.
 COMBINE_LIMIT = 100_000
 NUMERIC = frozenset({"dwell_minutes", "bytes_down", "bytes_up", "signal_dbm", "failed_logins"})

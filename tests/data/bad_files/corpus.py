@@ -20,26 +20,12 @@ from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from c4.elt.contract import CONTRACT_COLUMNS
 
 DAY = "2025-05-31"
 NOW = datetime(2025, 6, 1, 12, 0, 0)
 OFFSET = "-04:00"
-COLUMNS = (
-    "session_id",
-    "customer_id",
-    "mall_id",
-    "zone",
-    "ap_id",
-    "session_start",
-    "session_end",
-    "dwell_minutes",
-    "bytes_down",
-    "bytes_up",
-    "device_os",
-    "login_method",
-    "signal_dbm",
-    "failed_logins",
-)
+COLUMNS = CONTRACT_COLUMNS
 HOSTILE = '=HYPERLINK("http://evil.example/x","clic")'
 
 
