@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from c4.chat import Chat, ChatResponse, LakeData
 from c4.cli.common import LakeOption, console, lake_for, settings_for
+
+if TYPE_CHECKING:  # c4.chat loads scikit-learn: import it only when a chat command runs
+    from c4.chat import ChatResponse, LakeData
 
 
 class AskFormat(StrEnum):
@@ -75,6 +77,8 @@ def ask(
     bedrock_model_id: ModelOption = DEFAULT_MODEL,
 ) -> None:
     """Answer one question about churn from the data (with the table and the SQL used)."""
+    from c4.chat import Chat, LakeData
+
     data = LakeData(lake_for(settings_for(lake)))
     chat = Chat(data, llm=build_llm(llm, bedrock_model_id, data))
     resp = chat.ask(question)

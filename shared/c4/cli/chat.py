@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from c4.chat import Chat, Conversation, LakeData
 from c4.cli.ask import DEFAULT_MODEL, Llm, LlmOption, ModelOption, build_llm, print_response
 from c4.cli.common import LakeOption, console, lake_for, settings_for
 
@@ -21,6 +20,8 @@ def chat(
     bedrock_model_id: ModelOption = DEFAULT_MODEL,
 ) -> None:
     """Talk to C4 about churn in Spanish or English (empty line, 'salir' or 'exit' ends)."""
+    from c4.chat import Chat, Conversation, LakeData
+
     data = LakeData(lake_for(settings_for(lake)), snapshot=snapshot)
     bot = Chat(data, llm=build_llm(llm, bedrock_model_id, data))
     conv = Conversation()

@@ -6,8 +6,6 @@ from typing import Annotated
 
 import typer
 
-from c4.chat import Chat, LakeData
-from c4.chat.server import ChatServer
 from c4.cli.ask import DEFAULT_MODEL, Llm, LlmOption, ModelOption, build_llm
 from c4.cli.common import LakeOption, console, lake_for, settings_for
 
@@ -23,6 +21,9 @@ def serve(
     bedrock_model_id: ModelOption = DEFAULT_MODEL,
 ) -> None:
     """Serve the analysts' page: chat, risk by mall over time, riskiest guests, model card."""
+    from c4.chat import Chat, LakeData
+    from c4.chat.server import ChatServer
+
     data = LakeData(lake_for(settings_for(lake)), snapshot=snapshot)
     server = ChatServer(Chat(data, llm=build_llm(llm, bedrock_model_id, data)), host=host, port=port)
     console.print(f"C4 serving on http://{host}:{server.port}/  (Ctrl+C to stop)")
