@@ -8,7 +8,8 @@ Targets (issue #3):
   < 4 GB, on the 2-core machine;
 * features of the guests of a 100,000-session file (their curated history + the file) in
   < 1 s, as scoring computes them (:func:`c4.scoring.history.online_features`, population
-  parts stored by the batch build, history already in the process's cache).
+  parts and the guests' running state stored by the batch build, history already in the
+  process's cache).
 
 Data: ``bench/out/features_lake`` (or ``--lake`` / ``$C4_BENCH_LAKE``), ~10.66M sessions of
 330,000 guests over 540 days from the fast synthetic *curated* maker of the feature tests
@@ -92,11 +93,12 @@ def _measure(fn: Any) -> tuple[Any, dict[str, float]]:
 
 
 def run_batch(lake_path: str) -> dict[str, Any]:
-    """Features at the last 12 month ends of the lake; the population parts are stored."""
+    """Features at the last 12 month ends of the lake; population parts and guest state are stored."""
     from c4.engine import connect
     from c4.features import compute_features
     from c4.features.labels import data_date_range
     from c4.features.source import quiet
+    from c4.features.state import write_state
     from c4.features.store import write_population
     from c4.features.training import month_ends
     from c4.storage import Lake
@@ -107,12 +109,16 @@ def run_batch(lake_path: str) -> dict[str, Any]:
     dates = month_ends(first, last)[-AS_OF_DATES:]
     frame, m = _measure(lambda: compute_features(con, dates))
     write_population(lake, frame.attrs["c4_population"])
+    state = frame.attrs.get("c4_state")
+    if state is not None:
+        write_state(lake, state)
     sessions = con.execute("SELECT count(*) FROM sessions").fetchone()
     return {
         **m,
         "sessions": int(sessions[0]) if sessions else 0,
         "rows": len(frame),
         "as_of_dates": [d.isoformat() for d in dates],
+        "state": {"reference_date": str(state.reference_date), "guests": state.size} if state else None,
         "peak_rss_mb": round(_peak_rss_mb(), 0),
     }
 
@@ -135,7 +141,8 @@ def _scored_file(history: Any) -> Any:
         if total >= FILE_SESSIONS:
             break
     recent = history.filter(pc.field("local_date") >= first)
-    recent = recent.take(pc.sort_indices(recent, [("session_id", "ascending")])).slice(0, FILE_SESSIONS)
+    order = [("customer_id", "ascending"), ("session_start", "ascending")]  # no session_id in the cache
+    recent = recent.take(pc.sort_indices(recent, order)).slice(0, FILE_SESSIONS)
     rows = recent.set_column(
         recent.schema.get_field_index("source_file"), "source_file", pa.array([UPLOAD] * recent.num_rows)
     )
@@ -145,6 +152,7 @@ def _scored_file(history: Any) -> Any:
 def run_scoring(lake_path: str) -> dict[str, Any]:
     """Online features of a 100k-session file's guests, as the scoring service computes them."""
     from c4.features.context import reference_date
+    from c4.features.state import state_dates
     from c4.scoring.cache import curated_history
     from c4.scoring.history import as_of_date, online_features
     from c4.storage import Lake
@@ -168,6 +176,7 @@ def run_scoring(lake_path: str) -> dict[str, Any]:
         "file_sessions": accepted.num_rows,
         "guests": len(frame),
         "population_parts": "stored" if stored else "computed",
+        "stored_states": [d.isoformat() for d in state_dates(lake)],
         "first_call": first,
         "warm_median_seconds": round(statistics.median(m["seconds"] for m in warm), 3),
         "warm_median_cpu_seconds": round(statistics.median(m["cpu_seconds"] for m in warm), 3),

@@ -8,7 +8,8 @@ What it does, on a local moto S3 (``ThreadedMotoServer``) so the real handler an
 S3 file system are exercised:
 
 1. a lake like ``c4 generate --customers 3000 --months 12 --seed 3 --malls 4 && c4 elt &&
-   c4 train --trials 3`` (the last day held back), cached in ``$TMPDIR/c4-bench-score``;
+   c4 features && c4 train --trials 3`` (the scored day and later held back; see
+   :func:`build_lake`), cached in ``$TMPDIR/c4-bench-score``;
 2. cold start: a fresh interpreter imports ``lambdas.score.handler`` (settings, clients) and
    loads the champion (skops, hash check);
 3. warm: the handler consumes an SQS event for a 100,000-session upload (after a warm-up
@@ -43,16 +44,28 @@ WORK = Path(tempfile.gettempdir()) / "c4-bench-score"
 KEY = "bench-pseudonym-key-0123456789abcdef"
 BUCKET, PREFIX = "c4-bench", "lake"
 TARGETS = {"warm_100k_s": 2.0, "cold_start_s": 3.0, "lambda_memory_mb": 3008}
+#: Bench lake layout: bump to rebuild a cached lake made by an older version of this file.
+LAYOUT = 2
 
 
 # -- the lake -------------------------------------------------------------------------------
 def build_lake(root: Path) -> dict[str, Any]:
-    """Generate, curate (last day held back) and train; cached between runs."""
+    """Generate, curate (the last days held back), build features as ``make run`` does, train.
+
+    The scored day is the last generated day that is not a month end (a month-end file would
+    need population parts at its own date, which no batch build can have stored yet); it and
+    any later day are held back.  The features step (``c4.jobs.run_features``: month ends plus
+    the last day) stores ``features/`` with the population parts and the guests' running state
+    scoring reads.  Cached between runs (``facts.json``; an older layout is rebuilt).
+    """
     facts_file = root / "facts.json"
     if facts_file.exists():
-        return dict(json.loads(facts_file.read_text()))
+        facts = dict(json.loads(facts_file.read_text()))
+        if facts.get("layout") == LAYOUT:
+            return facts
     from c4.elt import run_elt
     from c4.generate import GeneratorConfig, generate
+    from c4.jobs import run_features
     from c4.modeling import train
     from c4.settings import Settings
     from c4.storage import Lake
@@ -64,14 +77,28 @@ def build_lake(root: Path) -> dict[str, Any]:
     lake.delete("truth")
     files = lake.list_files("raw/sessions")
     last = max(f.split("date=")[1][:10] for f in files if "_late" not in f)
+    day = _not_month_end(last)
     for f in files:
-        if f.split("date=")[1][:10] >= last:
+        if f.split("date=")[1][:10] >= day:
             lake.delete(f)
-    run_elt(lake, settings, now=datetime.fromisoformat(last) + timedelta(hours=12))
+    run_elt(lake, settings, now=datetime.fromisoformat(day) + timedelta(hours=12))
+    features = run_features(settings, horizon_days=42, lake=lake)
     version = train(lake, settings, horizon_days=42, trials=3).version
-    facts = {"lake": str(lake_dir), "last_day": last, "version": version}
+    facts = {
+        "lake": str(lake_dir),
+        "last_day": day,
+        "version": version,
+        "features_as_of": features["as_of_dates"],
+        "layout": LAYOUT,
+    }
     facts_file.write_text(json.dumps(facts))
     return facts
+
+
+def _not_month_end(day: str) -> str:
+    """``day``, or the day before when ``day`` is a month end (ISO dates)."""
+    d = datetime.fromisoformat(day)
+    return (d - timedelta(days=1)).date().isoformat() if (d + timedelta(days=1)).day == 1 else day
 
 
 def raw_macs(lake_dir: Path, limit: int) -> list[str]:
@@ -158,7 +185,7 @@ def copy_lake_to_s3(lake_dir: Path) -> None:
     from c4.storage import open_lake
 
     lake = open_lake(Settings.from_env())
-    for zone in ("curated", "models", "manifests"):
+    for zone in ("curated", "features", "models", "manifests"):
         pafs.copy_files(
             str(lake_dir / zone),
             lake.path(zone),

@@ -12,9 +12,10 @@ import pytest
 from c4.engine import connect
 from c4.features import compute_features, write_features
 from c4.features.context import PopulationParts, reference_date
+from c4.features.state import read_state, state_dates, write_state
 from c4.features.store import population_path, read_population
 from c4.scoring.cache import SESSIONS_SCHEMA, clear_history_cache
-from c4.scoring.history import online_features
+from c4.scoring.history import clear_state_cache, online_features
 from c4.storage import Lake
 
 from tests.fixtures_curated import SyntheticConfig, make_lake
@@ -96,3 +97,135 @@ def _store(lake: Lake, accepted: pa.Table) -> PopulationParts:
     parts = read_population(lake, reference_date(FILE_DAY))
     assert parts is not None
     return parts
+
+
+# -- the guests' running state stored by the batch build ------------------------------------------
+STATE_DAY = dt.date(2025, 7, 31)
+
+
+@pytest.fixture(scope="module")
+def state_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    """A lake whose batch build (month ends + a mid-month last date) stored its running state."""
+    root = tmp_path_factory.mktemp("state_lake")
+    make_lake(root, SyntheticConfig(customers=900, days=330, malls=3, seed=11))
+    lake = Lake(str(root))
+    frame = compute_features(connect(lake), [dt.date(2025, 6, 30), dt.date(2025, 8, 12)])
+    write_features(lake, frame)
+    return lake
+
+
+def _day_file(lake: Lake, day: dt.date) -> tuple[pa.Table, str]:
+    """A day's curated rows as the ELT would hand them to scoring."""
+    rows = lake.dataset("curated/sessions").to_table(filter=pc.field("local_date") == day)
+    accepted = pa.Table.from_arrays([rows.column(f.name) for f in SESSIONS_SCHEMA], schema=SESSIONS_SCHEMA)
+    return accepted, pc.unique(accepted.column("source_file")).to_pylist()[0]
+
+
+def test_batch_build_stores_the_state_at_its_last_reference_date(state_lake: Lake) -> None:
+    # Given the batch build of 30 Jun and 12 Aug (not a month end)
+    # Then the state is kept at 31 Jul (a bucket boundary only: no feature rows at that date)
+    assert state_dates(state_lake) == [STATE_DAY]
+    state = read_state(state_lake, STATE_DAY)
+    assert state is not None and state.size > 500
+    assert not state_lake.exists("features/customer_features/as_of_date=2025-07-31")
+    # And it counts every curated session up to that date, by source file
+    upto = state_lake.dataset("curated/sessions").to_table(filter=pc.field("local_date") <= STATE_DAY)
+    assert sum(state.sources.values()) == upto.num_rows
+    # And its days cover (S - 180, S] only
+    days = state.days.column("visit_date").to_pylist()
+    assert min(days) > STATE_DAY - dt.timedelta(days=180) and max(days) <= STATE_DAY
+
+
+@pytest.mark.parametrize("day", [dt.date(2025, 8, 1), dt.date(2025, 9, 17), dt.date(2025, 9, 30)])
+def test_scoring_from_the_state_equals_the_batch(state_lake: Lake, day: dt.date) -> None:
+    # Given a file of a day after the state (first day after it, mid-month, a month end)
+    accepted, source = _day_file(state_lake, day)
+    guests = sorted(pc.unique(accepted.column("customer_id")).to_pylist())
+    clear_history_cache()
+    clear_state_cache()
+    full = compute_features(connect(state_lake), [day], customers=guests)
+    parts = _parts(full, day)
+    state = read_state(state_lake, STATE_DAY)
+    assert state is not None and len(set(guests) & set(state.guests.column("customer_id").to_pylist())) > 0
+    # When scoring computes the features from the state (population parts as a build stores them)
+    got, _ = online_features(state_lake, accepted, source, population=parts)
+    # Then they are the whole-history rows bit for bit, every guest served by the state
+    pd.testing.assert_frame_equal(got, full, check_exact=True)
+    assert _served(state_lake, accepted, source, day) == (len(guests), 0)
+
+
+def test_a_new_guest_and_late_data_are_exact_too(state_lake: Lake) -> None:
+    # Given a file of 20 Sep with a guest never seen before and a guest whose session of
+    # 10 Jul (before the state's date) arrives only now, in the same file
+    day = dt.date(2025, 9, 20)
+    accepted, source = _day_file(state_lake, day)
+    known = sorted(pc.unique(accepted.column("customer_id")).to_pylist())
+    new = _retag(accepted.slice(0, 2), customer_id="f" * 64)
+    late = _retag(accepted.slice(2, 1), local_date=dt.date(2025, 7, 10))
+    upload = pa.concat_tables([accepted, new, late])
+    guests = sorted({*known, "f" * 64})
+    # The whole-history truth: the same sessions in the curated history
+    truth_lake = _with_rows(state_lake, pa.concat_tables([new, late]))
+    full = compute_features(connect(truth_lake), [day], customers=guests)
+    parts = _parts(full, day)
+    # When scoring computes them
+    clear_history_cache()
+    got, _ = online_features(state_lake, upload, source, population=parts)
+    # Then the rows equal the truth; the late guest alone came from the whole history
+    pd.testing.assert_frame_equal(got, full, check_exact=True)
+    assert _served(state_lake, upload, source, day) == (len(guests) - 1, 1)
+
+
+def test_a_changed_history_before_the_state_date_is_not_served_from_it(state_lake: Lake) -> None:
+    # Given a state whose counts no longer match the curated history (a file was rewritten)
+    day = dt.date(2025, 9, 17)
+    accepted, source = _day_file(state_lake, day)
+    state = read_state(state_lake, STATE_DAY)
+    assert state is not None
+    src = sorted(state.sources)[0]
+    changed = dataclasses.replace(state, sources={**state.sources, src: state.sources[src] + 1})
+    write_state(state_lake, changed)
+    try:
+        clear_state_cache()
+        # Then nobody is served from it
+        assert _served(state_lake, accepted, source, day)[0] == 0
+    finally:
+        write_state(state_lake, state)
+        clear_state_cache()
+
+
+def _parts(frame: pd.DataFrame, day: dt.date) -> PopulationParts:
+    """The population parts a whole-history build used (as a batch build would store them)."""
+    parts: PopulationParts = frame.attrs["c4_population"][reference_date(day)]
+    frame.attrs = {}
+    return parts
+
+
+def _served(lake: Lake, accepted: pa.Table, source: str, day: dt.date) -> tuple[int, int]:
+    from c4.scoring.cache import history_parts
+    from c4.scoring.history import _plan
+
+    guests = sorted(pc.unique(accepted.column("customer_id")).to_pylist())
+    plan = _plan(lake, history_parts(lake), accepted, source, day, guests)
+    return len(plan.clean), len(plan.dirty)
+
+
+def _retag(rows: pa.Table, **values: object) -> pa.Table:
+    for name, value in values.items():
+        i = rows.schema.get_field_index(name)
+        rows = rows.set_column(
+            i, rows.schema.field(i), pa.array([value] * rows.num_rows, rows.schema.field(i).type)
+        )
+    return rows
+
+
+def _with_rows(lake: Lake, rows: pa.Table) -> Lake:
+    """A copy of the lake's curated sessions and malls with extra rows (a separate folder)."""
+    import shutil
+
+    root = f"{lake.root}_truth"
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(f"{lake.root}/curated", f"{root}/curated")
+    out = Lake(root)
+    out.write_parquet("curated/sessions/dt=2099-01-01/extra.parquet", rows)
+    return out

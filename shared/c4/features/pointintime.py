@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
@@ -44,6 +45,7 @@ from c4.features.context import (
 from c4.features.params import ACTIVE_WINDOW_DAYS, COUNT_WINDOWS_DAYS
 from c4.features.schema import FEATURE_NAMES, SPECS_BY_NAME
 from c4.features.source import Scratch, normalised_sessions_sql, relation_exists
+from c4.features.state import GuestState, Seed, capture_state, seed_tables, source_counts
 from c4.features.visits import build_days, build_visits, build_zone_counts
 
 logger = logging.getLogger(__name__)
@@ -54,8 +56,20 @@ KEYS = ("customer_id", "as_of_date")
 _NO_BUCKET = 2_147_483_647
 
 
-def _per_bucket_sql(visits: str, days: str, zones: str) -> str:
-    """Aggregates of each guest's visits, visit days and places per non-empty bucket."""
+def _per_bucket_sql(visits: str, days: str, zones: str, seed: Seed | None = None) -> str:
+    """Aggregates of each guest's visits, visit days and places per non-empty bucket.
+
+    With a ``seed`` (a stored running state, :mod:`c4.features.state`), its guests' values at
+    the state's date form bucket ``k = 0``: their malls and zones count as seen there, and the
+    seed's own row is that bucket's aggregate.
+    """
+    mall_values = f"SELECT gid, k, mall_id AS value FROM {visits} WHERE mall_id IS NOT NULL"
+    zone_values = f"SELECT gid, k, value FROM {zones}"
+    seeded = ""
+    if seed is not None:
+        mall_values += f" UNION ALL SELECT gid, 0, value FROM {seed.malls}"
+        zone_values += f" UNION ALL SELECT gid, 0, value FROM {seed.zones}"
+        seeded = f"UNION ALL BY NAME SELECT gid, 0 AS k, * EXCLUDE (gid) FROM {seed.guests}"
     return f"""
         WITH pv AS (
             SELECT gid, k,
@@ -80,20 +94,21 @@ def _per_bucket_sql(visits: str, days: str, zones: str) -> str:
                    count(gap_days) AS n_gaps, sum(gap_days) AS gap_sum,
                    sum(gap_days * gap_days) AS gap_sum_sq,
                    arg_max(gap_days, visit_date) AS gap_last_days
-            FROM {days} GROUP BY gid, k
+            FROM {days} WHERE k > 0 GROUP BY gid, k
         ),
         new_malls AS (
             SELECT gid, k, count(*) AS new_malls
-            FROM (SELECT gid, min(k) AS k FROM {visits} WHERE mall_id IS NOT NULL GROUP BY gid, mall_id)
+            FROM (SELECT gid, min(k) AS k FROM ({mall_values}) GROUP BY gid, value)
             GROUP BY gid, k
         ),
         new_zones AS (
             SELECT gid, k, count(*) AS new_zones
-            FROM (SELECT gid, min(k) AS k FROM {zones} GROUP BY gid, value)
+            FROM (SELECT gid, min(k) AS k FROM ({zone_values}) GROUP BY gid, value)
             GROUP BY gid, k
         )
         SELECT * FROM pv JOIN pd_ USING (gid, k)
         LEFT JOIN new_malls USING (gid, k) LEFT JOIN new_zones USING (gid, k)
+        {seeded}
     """
 
 
@@ -119,8 +134,36 @@ def _running_sql(buckets: str) -> str:
     """
 
 
-def _windows_sql(visits: str, asof: str) -> str:
-    """Visit counts and the dwell in the rolling windows ``(T - N, T]`` (the active guests)."""
+def _windows_sql(visits: str, asof: str, seed: Seed | None = None) -> str:
+    """Visit counts and the dwell in the rolling windows ``(T - N, T]`` (the active guests).
+
+    With a ``seed``, its visit days (count and dwell of each day before the state's date) are
+    counted with the visits.
+    """
+    if seed is None:
+        return _plain_windows_sql(visits, asof)
+    source = (
+        f"SELECT gid, visit_date, 1 AS n, dwell_mmin AS dwell_sum, "
+        f"CAST(dwell_mmin IS NOT NULL AS INTEGER) AS dwell_n FROM {visits} "
+        f"UNION ALL SELECT gid, visit_date, n_visits, dwell_sum, dwell_n FROM {seed.days}"
+    )
+    counts = ",\n".join(
+        f"CAST(coalesce(sum(v.n) FILTER (WHERE v.visit_date > a.as_of_date - {n}), 0) AS BIGINT)"
+        f" AS visits_{n}d"
+        for n in COUNT_WINDOWS_DAYS
+    )
+    return f"""
+        SELECT v.gid, a.k, {counts},
+               sum(v.dwell_sum) FILTER (WHERE v.visit_date > a.as_of_date - 90) AS dwell90_sum,
+               CAST(coalesce(sum(v.dwell_n) FILTER (WHERE v.visit_date > a.as_of_date - 90), 0) AS BIGINT)
+                   AS dwell90_n
+        FROM ({source}) v JOIN {asof} a
+          ON v.visit_date <= a.as_of_date AND v.visit_date > a.as_of_date - {ACTIVE_WINDOW_DAYS}
+        GROUP BY v.gid, a.k
+    """
+
+
+def _plain_windows_sql(visits: str, asof: str) -> str:
     counts = ",\n".join(
         f"count(*) FILTER (WHERE v.visit_date > a.as_of_date - {n}) AS visits_{n}d"
         for n in COUNT_WINDOWS_DAYS
@@ -180,9 +223,10 @@ def _mode_sql(per: str, keys: str) -> str:
     """
 
 
-def _mall_counts_sql(visits: str) -> str:
-    return f"""SELECT gid, k, mall_id AS value, count(*) AS n, max(visit_date) AS last
-               FROM {visits} WHERE mall_id IS NOT NULL GROUP BY gid, k, mall_id"""
+def _mall_counts_sql(visits: str, seed: Seed | None = None) -> str:
+    sql = f"""SELECT gid, k, mall_id AS value, count(*) AS n, max(visit_date) AS last
+              FROM {visits} WHERE mall_id IS NOT NULL GROUP BY gid, k, mall_id"""
+    return sql if seed is None else f"{sql} UNION ALL SELECT gid, 0, value, n, last FROM {seed.malls}"
 
 
 _FINAL_COLUMNS = """
@@ -212,22 +256,58 @@ _FINAL_COLUMNS = """
 """
 
 
+@dataclass(frozen=True)
+class _Capture:
+    """Where a batch build keeps the running state: bucket ``k`` ending on ``day``."""
+
+    k: int
+    day: date
+    sources: Mapping[str, int]
+
+
 def _guest_frame(
-    scratch: Scratch, visits: str, zones: str, guests: str, asof: str, context: str, *, active_only: bool
-) -> pd.DataFrame:
+    scratch: Scratch,
+    visits: str,
+    zones: str,
+    guests: str,
+    asof: str,
+    context: str,
+    *,
+    active_only: bool,
+    seed: Seed | None = None,
+    capture: _Capture | None = None,
+) -> tuple[pd.DataFrame, GuestState | None]:
     """Every guest-level aggregate per output (guest, as-of date), all dates in one pass.
 
     ``context`` is the mall context by (``mall_id``, ``reference_date``), joined on the home
-    mall.  Rows come ordered by guest, then as-of date.
+    mall.  Rows come ordered by guest, then as-of date.  ``seed``: a stored state to start
+    from (bucket 0); ``capture``: the bucket whose running state to return.
     """
-    days = build_days(scratch, visits)
-    buckets = scratch.table("buckets", _per_bucket_sql(visits, days, zones))
+    days = build_days(scratch, visits, seed.guests if seed else None)
+    buckets = scratch.table("buckets", _per_bucket_sql(visits, days, zones, seed))
     running = scratch.table("running", _running_sql(buckets))
-    windows = scratch.table("windows", _windows_sql(visits, asof))
+    windows = scratch.table("windows", _windows_sql(visits, asof, seed))
     keys = scratch.table("keys", _keys_sql(running, windows, asof, active_only=active_only))
-    malls = scratch.table("mall_counts", _mall_counts_sql(visits))
+    malls = scratch.table("mall_counts", _mall_counts_sql(visits, seed))
+    if seed is not None:
+        zones = scratch.table(
+            "zone_all", f"SELECT * FROM {zones} UNION ALL SELECT gid, 0, value, n, last FROM {seed.zones}"
+        )
+    state = None
+    if capture is not None:
+        state = capture_state(
+            scratch,
+            running=running,
+            malls=malls,
+            zones=zones,
+            visits=visits,
+            guests=guests,
+            k=capture.k,
+            day=capture.day,
+            sources=capture.sources,
+        )
     scratch.drop(visits, days, buckets)
-    return scratch.con.execute(f"""
+    frame = scratch.con.execute(f"""
         SELECT {_FINAL_COLUMNS}
         FROM ({_at_keys_sql(running, keys)}) r
         JOIN {asof} a ON a.k = r.k_out
@@ -238,6 +318,7 @@ def _guest_frame(
         LEFT JOIN {context} c ON c.mall_id = hm.value AND c.reference_date = a.reference_date
         ORDER BY r.gid, a.as_of_date  -- gid follows customer_id order (see build_visits)
     """).df()
+    return frame, state
 
 
 def _empty_frame() -> pd.DataFrame:
@@ -273,6 +354,7 @@ def compute_features(
     sessions: str = "sessions",
     malls: str | None = "malls",
     population: Mapping[date, PopulationParts] | None = None,
+    state: GuestState | None = None,
 ) -> pd.DataFrame:
     """Guest features as of each date, from sessions on or before that date only.
 
@@ -296,6 +378,12 @@ def compute_features(
         Population parts already computed (e.g. stored by the last batch build), by reference
         date (:func:`~c4.features.context.reference_date`).  Those missing are computed from
         ``sessions``; when all are given, only the ``customers``' sessions are read.
+    state : GuestState, optional
+        The guests' running state at a date *S* before every as-of date (scoring; see
+        :mod:`c4.features.state`).  Only the sessions after *S* are read and added to it; the
+        caller guarantees that the state holds every session on or before *S* of the
+        ``customers``, which gives bit for bit the rows computed from the whole history.  Used
+        only with ``customers`` and every population part given (else ignored).
 
     Returns
     -------
@@ -303,7 +391,9 @@ def compute_features(
         One row per (``customer_id``, ``as_of_date``), columns ``customer_id``, ``as_of_date``
         (``datetime.date``) and every name of :data:`c4.features.FEATURE_SPECS`, sorted by
         guest then date.  ``attrs["c4_population"]`` holds the :class:`PopulationParts` used,
-        by reference date (:func:`~c4.features.write_features` stores them).
+        by reference date, and a batch build (no ``customers``) also gives
+        ``attrs["c4_state"]``: the :class:`~c4.features.state.GuestState` at the reference
+        date of its last as-of date (:func:`~c4.features.write_features` stores both).
     """
     dates = sorted({pd.Timestamp(d).date() for d in as_of_dates})
     if not dates or (customers is not None and len(customers) == 0):
@@ -314,29 +404,65 @@ def compute_features(
     refs = sorted({reference_date(t) for t in dates})
     parts = {r: p for r, p in (population or {}).items() if r in refs}
     missing = [r for r in refs if r not in parts]
+    if state is not None and (customers is None or missing or state.reference_date >= dates[0]):
+        logger.info("running state at %s not usable here: whole history read", state.reference_date)
+        state = None
+    capture = _capture_plan(con, sessions, dates) if customers is None else None
+    internal = sorted({*dates, capture.day}) if capture is not None else dates
     src = normalised_sessions_sql(con, sessions)
+    if state is not None:
+        src = f"SELECT * FROM ({src}) WHERE local_date > DATE '{state.reference_date.isoformat()}'"
     with Scratch(con) as scratch:
-        asof = _asof_table(scratch, dates)
+        asof = _asof_table(scratch, internal)
         cust = scratch.strings("customers", "customer_id", customers) if customers is not None else None
         visits, read, guests = build_visits(
             scratch,
             src,
-            dates=dates,
+            dates=internal,
             customers=cust,
             malls=malls,
             population=population_condition() if missing else None,
         )
-        zones = build_zone_counts(scratch, src, guests, dates=dates, customers=cust)
+        zones = build_zone_counts(scratch, src, guests, dates=internal, customers=cust)
         if missing:
             parts.update(compute_population(scratch, population_visits(scratch, read), missing, malls))
         scratch.drop(read)
         context = scratch.arrow("mall_context", mall_context_table(parts))
-        frame = _guest_frame(scratch, visits, zones, guests, asof, context, active_only=customers is None)
+        seed = seed_tables(scratch, state, guests) if state is not None else None
+        if capture is not None:
+            capture = _Capture(internal.index(capture.day) + 1, capture.day, capture.sources)
+        frame, kept = _guest_frame(
+            scratch,
+            visits,
+            zones,
+            guests,
+            asof,
+            context,
+            active_only=customers is None,
+            seed=seed,
+            capture=capture,
+        )
+    if len(internal) > len(dates):  # the state's date was only a bucket boundary
+        frame = frame[pd.to_datetime(frame["as_of_date"]).dt.date.isin(set(dates))].reset_index(drop=True)
     if frame.empty:
         return _empty_frame()
     out = _finish(apply_btyd(_derive(frame), parts))
     out.attrs["c4_population"] = dict(sorted(parts.items()))
+    if kept is not None:
+        out.attrs["c4_state"] = kept
     return out
+
+
+def _capture_plan(con: duckdb.DuckDBPyConnection, sessions: str, dates: Sequence[date]) -> _Capture | None:
+    """Where a batch build keeps the running state: the reference date of its last as-of date.
+
+    The sessions read per source file up to that date are counted *before* the build reads
+    them, so a file that appears in between is seen as unread by scoring (never the reverse).
+    None when the sessions have no ``source_file`` / ``local_date`` columns.
+    """
+    day = reference_date(dates[-1])
+    sources = source_counts(con, sessions, day)
+    return None if sources is None else _Capture(0, day, sources)
 
 
 def _asof_table(scratch: Scratch, dates: Sequence[date]) -> str:

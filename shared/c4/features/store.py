@@ -3,7 +3,9 @@
 * ``features/customer_features/as_of_date=YYYY-MM-DD/part.parquet``: the guest features;
 * ``features/population/reference_date=YYYY-MM-DD/population.json``: the population parts
   (mall context, Pareto/NBD and BG/NBD parameters) the build used, so that scoring reuses them
-  instead of refitting (:class:`~c4.features.context.PopulationParts`).
+  instead of refitting (:class:`~c4.features.context.PopulationParts`);
+* ``features/state/reference_date=YYYY-MM-DD/``: every guest's running state at the build's
+  last reference date, which scoring starts from (:mod:`c4.features.state`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pyarrow as pa
 from c4.exceptions import ContractError
 from c4.features.context import PopulationParts
 from c4.features.schema import FEATURE_COLUMNS
+from c4.features.state import write_state
 from c4.storage import Lake
 from c4.tables import CUSTOMER_FEATURES
 
@@ -53,7 +56,8 @@ def write_features(lake: Lake, frame: pd.DataFrame) -> list[str]:
     Notes
     -----
     The population parts in ``frame.attrs["c4_population"]`` (set by ``compute_features``)
-    are written too (:func:`write_population`).
+    are written too (:func:`write_population`), and so is the guests' running state in
+    ``frame.attrs["c4_state"]`` (a batch build's; :func:`~c4.features.state.write_state`).
 
     Raises
     ------
@@ -77,6 +81,9 @@ def write_features(lake: Lake, frame: pd.DataFrame) -> list[str]:
         written.append(lake.write_parquet(f"{folder}/part.parquet", table))
         logger.info("wrote %d feature rows to %s", table.num_rows, folder)
     write_population(lake, frame.attrs.get("c4_population") or {})
+    state = frame.attrs.get("c4_state")
+    if state is not None:
+        write_state(lake, state)
     return written
 
 

@@ -151,16 +151,20 @@ def build_zone_counts(
     )
 
 
-def build_days(scratch: Scratch, visits: str) -> str:
+def build_days(scratch: Scratch, visits: str, seed_guests: str | None = None) -> str:
     """Visit days with the gap (days) since the guest's previous visit day (NULL for the first).
 
     The gap of a day depends only on that day and earlier days, so it is point-in-time safe.
+    ``seed_guests`` (a stored state's guests: ``gid, last_date``) adds each guest's last visit
+    day before the visits as a row of bucket ``k = 0``, so the first new day's gap is measured
+    from it.
     """
+    seed = f" UNION ALL SELECT gid, 0, last_date FROM {seed_guests}" if seed_guests else ""
     return scratch.table(
         "days",
         f"""
         SELECT gid, k, visit_date,
                visit_date - lag(visit_date) OVER (PARTITION BY gid ORDER BY visit_date) AS gap_days
-        FROM (SELECT DISTINCT gid, k, visit_date FROM {visits})
+        FROM (SELECT DISTINCT gid, k, visit_date FROM {visits}{seed})
         """,
     )

@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -102,8 +107,8 @@ def _listing(lake: Lake) -> dict[str, Stamp]:
     return out
 
 
-def curated_history(lake: Lake) -> pa.Table:
-    """Every curated session of the lake (the ``sessions`` table without ``dt``), in memory.
+def history_parts(lake: Lake) -> list[pa.Table]:
+    """The curated history of the lake in memory, one table per curated file (path order).
 
     Parameters
     ----------
@@ -112,7 +117,7 @@ def curated_history(lake: Lake) -> pa.Table:
 
     Returns
     -------
-    pyarrow.Table
+    list of pyarrow.Table
         Schema :data:`HISTORY_SCHEMA`.  Only files that changed since the previous call of
         this process are read.
     """
@@ -143,8 +148,106 @@ def curated_history(lake: Lake) -> pa.Table:
                 len(stale),
                 len(history.tables),
             )
-        tables = [history.tables[p] for p in sorted(history.tables)]
+        return [history.tables[p] for p in sorted(history.tables)]
+
+
+def curated_history(lake: Lake) -> pa.Table:
+    """Every curated session of the lake (the ``sessions`` table without ``dt``), in memory.
+
+    Parameters
+    ----------
+    lake : Lake
+        The lake.
+
+    Returns
+    -------
+    pyarrow.Table
+        Schema :data:`HISTORY_SCHEMA` (:func:`history_parts` concatenated).
+    """
+    tables = history_parts(lake)
     return pa.concat_tables(tables) if tables else HISTORY_SCHEMA.empty_table()
+
+
+# -- summaries of history tables (what a stored running state is checked against) -------------
+@dataclass
+class _Summary:
+    first: date | None
+    last: date | None
+    counts: dict[date, dict[str, int]] = field(default_factory=dict)
+
+
+_SUMMARY_LOCK = threading.Lock()
+_SUMMARIES: dict[int, tuple[weakref.ref[pa.Table], _Summary]] = {}
+
+
+def _as_date(value: Any) -> date | None:
+    return value if isinstance(value, date) or value is None else date.fromisoformat(str(value)[:10])
+
+
+def _summary(table: pa.Table) -> _Summary:
+    """First and last local date of a history table, computed once per table object."""
+    with _SUMMARY_LOCK:
+        hit = _SUMMARIES.get(id(table))
+        if hit is not None and hit[0]() is table:
+            return hit[1]
+        for key in [k for k, (ref, _) in _SUMMARIES.items() if ref() is None]:
+            del _SUMMARIES[key]
+        bounds = pc.min_max(table.column("local_date")).as_py() if table.num_rows else {}
+        summary = _Summary(_as_date(bounds.get("min")), _as_date(bounds.get("max")))
+        _SUMMARIES[id(table)] = (weakref.ref(table), summary)
+        return summary
+
+
+def _until(table: pa.Table, day: date) -> pa.Table:
+    return table.filter(pc.less_equal(table.column("local_date"), pa.scalar(day, pa.date32())))
+
+
+def counts_until(parts: Sequence[pa.Table], day: date) -> dict[str, int]:
+    """Sessions on or before ``day`` per ``source_file`` over history tables (cached per table)."""
+    total: dict[str, int] = {}
+    for table in parts:
+        summary = _summary(table)
+        if summary.first is None or summary.first > day:
+            continue
+        counts = summary.counts.get(day)
+        if counts is None:
+            sources = _until(table, day).column("source_file").cast(pa.string())
+            counts = {str(v["values"]): int(v["counts"]) for v in pc.value_counts(sources).to_pylist()}
+            summary.counts[day] = counts
+        for src, n in counts.items():
+            total[src] = total.get(src, 0) + n
+    return total
+
+
+def rows_after(parts: Sequence[pa.Table], day: date) -> pa.Table:
+    """The history's sessions dated after ``day`` (only tables holding any are scanned)."""
+    keep = []
+    for table in parts:
+        summary = _summary(table)
+        if summary.last is None or summary.last <= day:
+            continue
+        after = summary.first is not None and summary.first > day
+        keep.append(
+            table
+            if after
+            else table.filter(pc.greater(table.column("local_date"), pa.scalar(day, pa.date32())))
+        )
+    return pa.concat_tables(keep) if keep else HISTORY_SCHEMA.empty_table()
+
+
+def guests_until(parts: Sequence[pa.Table], day: date, sources: set[str]) -> set[str]:
+    """Guests with sessions on or before ``day`` from the given source files."""
+    if not sources:
+        return set()
+    out: set[str] = set()
+    for table in parts:
+        summary = _summary(table)
+        if summary.first is None or summary.first > day:
+            continue
+        rows = _until(table, day)
+        mask = pc.is_in(rows.column("source_file").cast(pa.string()), value_set=pa.array(sorted(sources)))
+        out.update(pc.unique(rows.filter(mask).column("customer_id")).drop_null().to_pylist())
+    return out
 
 
 def clear_history_cache() -> None:

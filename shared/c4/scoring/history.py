@@ -17,8 +17,11 @@ exactly as the batch build would.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 import duckdb
 import pandas as pd
@@ -27,9 +30,17 @@ import pyarrow.compute as pc
 
 from c4.features import compute_features
 from c4.features.context import PopulationParts, reference_date
+from c4.features.state import GuestState, read_state, stale_sources, state_dates, state_folder
 from c4.features.store import read_population
 from c4.malls import malls_table
-from c4.scoring.cache import HISTORY_SCHEMA, curated_history
+from c4.scoring.cache import (
+    HISTORY_SCHEMA,
+    counts_until,
+    curated_history,
+    guests_until,
+    history_parts,
+    rows_after,
+)
 from c4.storage import Lake
 from c4.tables import MALLS
 
@@ -110,6 +121,124 @@ def scoring_connection(
     return con
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How a file's guests get their features: from a stored state (clean) or the whole history."""
+
+    state: GuestState | None
+    clean: list[str]
+    dirty: list[str]
+    why: str
+
+
+_STATE_LOCK = threading.Lock()
+_STATES: dict[str, tuple[str, GuestState]] = {}
+
+
+def stored_state(lake: Lake, before: date) -> GuestState | None:
+    """The latest running state stored in the lake at a date before ``before`` (cached per process).
+
+    Every call lists the stored states and looks at the chosen one's ``state.json`` (size and
+    modification time); the state is read only when that file changed (a new batch build).
+    """
+    dates = [d for d in state_dates(lake) if d < before]
+    if not dates:
+        return None
+    info = lake.fs.get_file_info(lake.path(f"{state_folder(dates[-1])}/state.json"))
+    stamp = f"{info.size}|{info.mtime_ns}"
+    key = f"{lake.uri}|{dates[-1].isoformat()}"
+    with _STATE_LOCK:
+        hit = _STATES.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+    state = read_state(lake, dates[-1])
+    if state is not None:
+        with _STATE_LOCK:
+            for old in [k for k in _STATES if k.startswith(f"{lake.uri}|")]:
+                del _STATES[old]
+            _STATES[key] = (stamp, state)
+        logger.info("running state of %d guests at %s loaded", state.size, state.reference_date)
+    return state
+
+
+def clear_state_cache() -> None:
+    """Forget the cached running states (tests)."""
+    with _STATE_LOCK:
+        _STATES.clear()
+
+
+def _plan(
+    lake: Lake,
+    parts: Sequence[pa.Table],
+    accepted: pa.Table,
+    source_file: str,
+    as_of: date,
+    customers: list[str],
+) -> _Plan:
+    """Which guests can start from the stored state: those whose sessions up to its date it holds.
+
+    The state is used only when every source file it read still holds the same sessions up to
+    its date (else nobody starts from it).  Guests with sessions up to that date in the scored
+    file, or in a file the state never read (late data), are computed from their whole history.
+    """
+    state = stored_state(lake, as_of)
+    if state is None:
+        return _Plan(None, [], customers, "no stored state")
+    day = state.reference_date
+    current = counts_until(parts, day)
+    current.pop(source_file, None)  # the file's earlier rows are not part of its scoring
+    usable, late = stale_sources(state, current)
+    if not usable or source_file in state.sources:
+        return _Plan(None, [], customers, f"state at {day} is stale")
+    early = accepted.filter(pc.less_equal(accepted.column("local_date"), pa.scalar(day, pa.date32())))
+    dirty = set(pc.unique(early.column("customer_id")).drop_null().to_pylist()) | guests_until(
+        parts, day, late
+    )
+    clean = [c for c in customers if c not in dirty]
+    return _Plan(state.for_guests(clean), clean, [c for c in customers if c in dirty], f"state at {day}")
+
+
+def _compute(
+    lake: Lake,
+    accepted: pa.Table,
+    source_file: str,
+    as_of: date,
+    customers: list[str],
+    *,
+    threads: int | None,
+    history: pa.Table | None,
+    population: PopulationParts | None,
+    state: GuestState | None = None,
+) -> pd.DataFrame:
+    """``compute_features`` of some of the file's guests on a scoring connection."""
+    ref = reference_date(as_of)
+    if state is not None:
+        who = pa.array(customers, pa.string())
+        accepted = accepted.filter(pc.is_in(accepted.column("customer_id"), value_set=who))
+    con = scoring_connection(
+        lake,
+        accepted,
+        source_file,
+        threads=threads,
+        customers=customers if population is not None else None,
+        history=history,
+    )
+    try:
+        frame = compute_features(
+            con,
+            [as_of],
+            customers=customers,
+            sessions=SCORING_SESSIONS,
+            malls=_MALLS,
+            population={ref: population} if population is not None else None,
+            state=state,
+        )
+    finally:
+        con.close()
+    frame.attrs = {}  # the population parts stay in the lake; predictions need not carry them
+    return frame
+
+
 def online_features(
     lake: Lake,
     accepted: pa.Table,
@@ -120,6 +249,11 @@ def online_features(
     population: PopulationParts | None = None,
 ) -> tuple[pd.DataFrame, date]:
     """Features of every guest of the file, as of the file's latest session date.
+
+    With the population parts stored, the guests start from the running state the last batch
+    build stored (:mod:`c4.features.state`) and only their sessions after its date are read;
+    guests the state cannot serve exactly (late data, a stale state, no state) are computed
+    from their whole history.  Both give bit for bit the batch rows.
 
     Parameters
     ----------
@@ -144,34 +278,33 @@ def online_features(
     """
     as_of = as_of_date(accepted)
     ref = reference_date(as_of)
-    customers = pc.unique(accepted.column("customer_id")).drop_null().to_pylist()
+    customers = sorted(pc.unique(accepted.column("customer_id")).drop_null().to_pylist())
     if population is None or population.reference_date != ref:
         population = read_population(lake, ref)
-    con = scoring_connection(
-        lake,
-        accepted,
-        source_file,
-        threads=threads,
-        customers=customers if population is not None else None,
-        history=history,
-    )
-    try:
-        frame = compute_features(
-            con,
-            [as_of],
-            customers=customers,
-            sessions=SCORING_SESSIONS,
-            malls=_MALLS,
-            population={ref: population} if population is not None else None,
-        )
-    finally:
-        con.close()
-    frame.attrs = {}  # the population parts stay in the lake; predictions need not carry them
-    logger.info(
-        "features of %d guests of %s as of %s (population parts %s)",
-        len(frame),
-        source_file,
-        as_of,
-        "stored" if population is not None else "computed",
-    )
+    job = partial(_compute, lake, accepted, source_file, as_of, threads=threads, population=population)
+    if population is None:
+        frame = job(customers, history=history)
+        why = "population parts computed"
+    else:
+        parts = [history] if history is not None else history_parts(lake)
+        plan = _plan(lake, parts, accepted, source_file, as_of, customers)
+        frames = []
+        if plan.clean and plan.state is not None:
+            recent = rows_after(parts, plan.state.reference_date)
+            frames.append(job(plan.clean, history=recent, state=plan.state))
+        if plan.dirty:
+            whole = history if history is not None else pa.concat_tables(parts) if parts else None
+            frames.append(job(plan.dirty, history=whole))
+        frame = _combine(frames)
+        why = f"{len(plan.clean)} guests from the {plan.why}, {len(plan.dirty)} from their whole history"
+    logger.info("features of %d guests of %s as of %s (%s)", len(frame), source_file, as_of, why)
     return frame, as_of
+
+
+def _combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Rows of both paths in the batch order (by guest)."""
+    frames = [f for f in frames if len(f)] or frames[:1]
+    if len(frames) == 1:
+        return frames[0]
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values("customer_id", kind="mergesort", ignore_index=True)
