@@ -83,6 +83,22 @@ def test_neutralise_formulas_everywhere_a_cell_part_starts() -> None:
     assert neutralise(None) is None
 
 
+def test_neutralising_each_reason_equals_neutralising_the_joined_cell() -> None:
+    # Scoring neutralises each reason once and joins them with "; " (predict._texts): that must
+    # equal neutralising the joined cell, for any pieces, including ones ending or starting
+    # like a separator, a formula or a number.
+    pieces = [
+        "Días: 45 (habitual: 12)", "a: -62", "-7", "-", "x:", "x: ", "x;", "x(", "(", ";", " ",
+        "=1", "@x", "b: -=1", "-0.5", "c: -3)", "\tcmd", "", "d: -5 (habitual: -x)", "e: 1e-5",
+    ]  # fmt: skip
+    for a in pieces:
+        for b in pieces:
+            for c in ("ok", "-1", "=2"):
+                joined = "; ".join([a, b, c])
+                parts = "; ".join(neutralise(p) or "" for p in (a, b, c))
+                assert parts == neutralise(joined), (a, b, c)
+
+
 def test_partition_values_are_safe() -> None:
     assert partition_value("PE03") == "PE03"
     for bad in (None, "", "../../etc", "a/b", "=HYPERLINK(1)", "x" * 80, 12):

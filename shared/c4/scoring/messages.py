@@ -347,21 +347,34 @@ def retention_messages_frame(
     def column(name: str) -> pd.Series:
         return features[name].iloc[risky] if name in features.columns else pd.Series([None] * len(risky))
 
-    mall = column("home_mall_id").astype(object).map(lambda v: MALLS_BY_ID.get(str(v)))
-    malls = [m.name if m is not None else _ANY_MALL for m in mall]
-    zones = [ZONE_WORDS.get(str(z)) or _ANY_ZONE for z in column("favourite_zone").astype(object)]
+    malls = _words(column("home_mall_id"), _mall_words)
+    zones = _words(column("favourite_zone"), lambda z: ZONE_WORDS.get(str(z)) or _ANY_ZONE)
     when = _when_column(column("weekend_share"), column("mean_visit_hour"))
-    new = [_is_new(t) for t in column("tenure_days").astype(object)]
-    keys: dict[str | None, str] = {}
-    done: dict[tuple[str, str, str, str], str] = {}
-    for pos, i in enumerate(risky.tolist()):
-        reason = main_reasons[i]
-        key = "nuevo" if new[pos] else keys.get(reason) or keys.setdefault(reason, template_for(reason).key)
-        combo = (key, malls[pos], zones[pos], str(when[pos]))
-        text = done.get(combo)
-        if text is None:
-            text = done[combo] = contract(
-                TEMPLATES[key].text.format(mall=combo[1], zona=combo[2], cuando=combo[3])
-            )
+    tenure = pd.to_numeric(column("tenure_days").astype(object), errors="coerce").to_numpy(dtype=float)
+    reasons = pd.Series([main_reasons[i] for i in risky.tolist()], dtype=object)
+    keys = _words(reasons, lambda r: template_for(r).key)
+    keys = np.where(tenure < NEW_GUEST_DAYS, "nuevo", keys.astype(object)).astype(object)
+    combos = pd.MultiIndex.from_arrays([keys, malls, zones, when.astype(str)])
+    codes, uniques = pd.factorize(combos)
+    texts = np.array(
+        [contract(TEMPLATES[k].text.format(mall=m, zona=z, cuando=c)) for k, m, z, c in uniques],
+        dtype=object,
+    )
+    for i, text in zip(risky.tolist(), texts[codes].tolist(), strict=True):
         out[i] = text
     return out
+
+
+def _mall_words(value: Any) -> str:
+    mall = MALLS_BY_ID.get(str(value))
+    return mall.name if mall is not None else _ANY_MALL
+
+
+def _words(values: pd.Series, word: Any) -> np.ndarray:
+    """``word(v)`` for each value, computed once per distinct value (missing values included)."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=False)
+    return np.array([word(None if _missing(u) else u) for u in uniques] + [""], dtype=object)[codes]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))

@@ -33,7 +33,15 @@ def _texts(model: Any, features: pd.DataFrame, top: np.ndarray) -> tuple[list[st
     """``"; "``-joined reason texts and the main reason's feature, from a reason index array."""
     names = list(model.features)
     words = model.reason_words(features, top, "es")
-    texts = [neutralise(REASON_SEPARATOR.join(w)) if w else None for w in words]
+    safe: dict[str, str] = {}  # neutralise each distinct reason once (it distributes over "; ")
+
+    def inert(piece: str) -> str:
+        done = safe.get(piece)
+        if done is None:
+            done = safe[piece] = neutralise(piece) or ""
+        return done
+
+    texts = [REASON_SEPARATOR.join(map(inert, w)) if w else None for w in words]
     mains = [names[j] if j >= 0 else None for j in (top[:, 0] if top.shape[1] else np.full(len(top), -1))]
     return texts, mains
 
