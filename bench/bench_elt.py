@@ -10,6 +10,11 @@ exactly the rejects the generator planted.  Writes ``bench/results_elt.json`` an
 markdown table.
 Targets: 10 M sessions in < 15 s, peak memory < 3 GB (2 cores).
 
+Also measured: the *read floor* (``read_floor``): DuckDB alone scanning every raw file with
+every column (``read_csv`` / ``read_json``, 2 threads, a sum over all columns), the least any
+DuckDB ELT of this raw zone can cost; and the wall / CPU seconds of each ELT stage
+(``stages``, from ``EltSummary.stage_times``).
+
 Run: ``python -m bench.bench_elt [--sessions 10000000] [--regenerate]``.
 """
 
@@ -46,8 +51,10 @@ wall = time.perf_counter() - t0
 print(json.dumps({"wall_seconds": wall, "files": summary.files_processed, "rows_in": summary.rows_in,
                   "rows_accepted": summary.rows_accepted, "rows_rejected": summary.rows_rejected,
                   "rejected_by_reason": summary.rejected_by_reason,
-                  "files_unreadable": summary.files_unreadable}))
+                  "files_unreadable": summary.files_unreadable,
+                  "stages": summary.stage_times.as_dict()}))
 """
+FLOOR_THREADS = 2
 
 
 def _rows_per_customer() -> float:
@@ -85,6 +92,59 @@ def _clean(lake_dir: Path) -> None:
         shutil.rmtree(lake_dir / zone, ignore_errors=True)
 
 
+def read_floor(lake_dir: Path, threads: int = FLOOR_THREADS) -> dict:
+    """Seconds DuckDB needs just to scan the raw zone (CSV and JSON lines, every column as text).
+
+    Parameters
+    ----------
+    lake_dir : Path
+        A generated lake (``raw/sessions/...``).
+    threads : int
+        DuckDB threads.
+
+    Returns
+    -------
+    dict
+        ``read_floor_s`` (wall), ``read_floor_cpu_s`` (CPU of this process), rows scanned,
+        raw bytes, and the load average before.
+    """
+    import duckdb
+    from c4.elt.contract import CONTRACT_COLUMNS
+
+    files = sorted(str(p) for p in (lake_dir / "raw" / "sessions").rglob("*") if p.is_file())
+    csv = [f for f in files if f.endswith(".csv")]
+    jsonl = [f for f in files if f.endswith((".jsonl", ".json"))]
+    columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in CONTRACT_COLUMNS) + "}"
+    total = " + ".join(f"COALESCE(LENGTH({c}), 0)" for c in CONTRACT_COLUMNS)
+
+    def names(paths: list[str]) -> str:
+        return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+    scans = [
+        f"SELECT COUNT(*) AS n, SUM({total}) AS chars FROM read_csv({names(csv)}, columns = {columns}, "
+        "header = true, auto_detect = false, ignore_errors = true)",
+        f"SELECT COUNT(*) AS n, SUM({total}) AS chars FROM read_json({names(jsonl)}, columns = {columns}, "
+        "format = 'newline_delimited', ignore_errors = true)",
+    ]
+    con = duckdb.connect()
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET enable_progress_bar = false")
+    load = os.getloadavg()[0]
+    wall, cpu, rows = time.perf_counter(), time.process_time(), 0
+    for sql, paths in zip(scans, (csv, jsonl), strict=True):
+        if paths:
+            rows += int(con.sql(sql).fetchall()[0][0])
+    con.close()
+    return {
+        "read_floor_s": round(time.perf_counter() - wall, 2),
+        "read_floor_cpu_s": round(time.process_time() - cpu, 2),
+        "read_floor_rows": rows,
+        "read_floor_threads": threads,
+        "raw_bytes": sum(os.path.getsize(f) for f in files),
+        "read_floor_load_1m_before": round(load, 2),
+    }
+
+
 def _run_child(lake_dir: Path) -> tuple[dict, float]:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
@@ -120,6 +180,7 @@ def main(argv: list[str] | None = None) -> dict:
     _clean(lake_dir)
     load_before = os.getloadavg()[0]
     run, peak_gb = _run_child(lake_dir)
+    floor = read_floor(lake_dir)  # after the run: both read a warm page cache
     expected = {k: v for k, v in meta["expected_rejects"].items() if v}
     results = {
         "sessions_target": args.sessions,
@@ -127,6 +188,8 @@ def main(argv: list[str] | None = None) -> dict:
         "raw_rows": meta["rows"],
         "generator_expected_rejects": meta["expected_rejects"],
         **run,
+        **floor,
+        "floor_meets_time": floor["read_floor_s"] < TARGET_SECONDS,
         "peak_rss_gb": round(peak_gb, 3),
         "rows_per_second": round(run["rows_in"] / run["wall_seconds"]),
         "target_seconds": TARGET_SECONDS,
@@ -148,6 +211,14 @@ def main(argv: list[str] | None = None) -> dict:
         ("ELT wall time", f"{results['wall_seconds']:.1f} s (target < {TARGET_SECONDS:.0f} s)"),
         ("throughput", f"{results['rows_per_second']:,} rows/s"),
         ("CPU time (user + sys)", f"{results['cpu_seconds']:.0f} s"),
+        (
+            "read floor (DuckDB scan of the raw text, 2 threads)",
+            f"{results['read_floor_s']:.1f} s wall, {results['read_floor_cpu_s']:.1f} s CPU",
+        ),
+        *[
+            (f"stage {name}", f"{t['wall_s']:.1f} s wall, {t['cpu_s']:.1f} s CPU")
+            for name, t in results["stages"].items()
+        ],
         ("peak RSS", f"{results['peak_rss_gb']:.2f} GB (target < {TARGET_RSS_GB:.0f} GB)"),
         ("quarantine = generator's planted rejects", str(results["quarantine_matches_generator"])),
         (

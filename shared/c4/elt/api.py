@@ -22,6 +22,7 @@ from c4.elt.probe import HEAD_BYTES, SourceFile, parquet_probe_from_metadata, pr
 from c4.elt.results import CurateResult, EltSummary, IngestResult
 from c4.elt.schema import CURATED_SCHEMA, EXISTING_SCHEMA
 from c4.elt.sql import SqlParams
+from c4.elt.timing import StageTimes
 from c4.exceptions import ConfigurationError, UnreadableFileError
 from c4.settings import Settings
 from c4.storage import Lake
@@ -122,18 +123,21 @@ def ingest_file(
     key = settings.resolve_pseudonym_key()
     at = naive_utc(now)
     params = SqlParams(reference=at, ingested_at=at, reject_unknown_malls=reject_unknown_malls)
-    source = probe_file(lake, rel_path, validate_mapping(mapping))
+    clock = StageTimes()
+    with clock.stage("probe"):
+        source = probe_file(lake, rel_path, validate_mapping(mapping))
     if not source.readable:
         report = FileReport(rel_path, STATUS_UNREADABLE, source.error)
         finish_unreadable(lake, [report], at, "duckdb")
-        return IngestResult(report, _empty_accepted(), manifest_path(rel_path))
+        return IngestResult(report, _empty_accepted(), manifest_path(rel_path), clock)
     engine = DuckEngine(threads=2)
     try:
-        report = process_sources(engine, lake, [source], params, key)[0]
-        accepted = engine.new_rows() if report.status == "ok" else _empty_accepted()
+        report = process_sources(engine, lake, [source], params, key, clock)[0]
+        with clock.stage("result"):
+            accepted = engine.new_rows() if report.status == "ok" else _empty_accepted()
     finally:
         engine.close()
-    return IngestResult(report, accepted, manifest_path(rel_path))
+    return IngestResult(report, accepted, manifest_path(rel_path), clock)
 
 
 def _empty_accepted() -> pa.Table:

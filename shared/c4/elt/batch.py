@@ -29,6 +29,7 @@ from c4.elt.pipeline import Engine, run_transform
 from c4.elt.probe import SourceFile, probe_files
 from c4.elt.results import EltSummary
 from c4.elt.sql import SqlParams
+from c4.elt.timing import StageTimes
 from c4.malls import malls_table
 from c4.storage import Lake
 from c4.tables import MALLS
@@ -106,11 +107,21 @@ def chunked(sources: list[SourceFile], limit: int | None) -> list[list[SourceFil
 
 
 def process_sources(
-    engine: BatchEngine, lake: Lake, sources: list[SourceFile], params: SqlParams, key: bytes | None
+    engine: BatchEngine,
+    lake: Lake,
+    sources: list[SourceFile],
+    params: SqlParams,
+    key: bytes | None,
+    times: StageTimes | None = None,
 ) -> list[FileReport]:
-    """Run one chunk of probed, readable files end to end (outputs and manifests written)."""
+    """Run one chunk of probed, readable files end to end (outputs and manifests written).
+
+    ``times`` (optional) gets the wall and CPU time of each stage added.
+    """
+    clock = times if times is not None else StageTimes()
     engine.reset()
-    read_errors = engine.load_staging(lake, sources)
+    with clock.stage("read"):
+        read_errors = engine.load_staging(lake, sources)
     replaced = replaced_outputs(s.rel_path for s in sources)
     outcome = run_transform(
         engine,
@@ -119,13 +130,16 @@ def process_sources(
         key,
         read_errors=read_errors,
         load_existing=lambda dts: engine.load_existing(lake, dts, replaced),
+        times=clock,
     )
-    engine.write_outputs(lake)
+    with clock.stage("write"):
+        engine.write_outputs(lake)
     reports = list(outcome.reports.values())
-    finish_unreadable(
-        lake, [r for r in reports if r.status != "ok"], params.ingested_at, engine.name, manifests=False
-    )
-    write_manifests(lake, reports, params.ingested_at, engine.name)
+    with clock.stage("manifests"):
+        finish_unreadable(
+            lake, [r for r in reports if r.status != "ok"], params.ingested_at, engine.name, manifests=False
+        )
+        write_manifests(lake, reports, params.ingested_at, engine.name)
     return reports
 
 
@@ -179,15 +193,17 @@ def run_batch(
     write_malls(lake)
     files, skipped = new_raw_files(lake)
     summary = EltSummary(files_skipped=skipped, engine=engine.name)
+    clock = summary.stage_times
     report = progress or (lambda _done, _total: None)
     report(0, len(files))
-    sources = probe_files(lake, files, mapping)
-    unreadable = [FileReport(s.rel_path, STATUS_UNREADABLE, s.error) for s in sources if not s.readable]
-    finish_unreadable(lake, unreadable, at, engine.name)
+    with clock.stage("probe"):
+        sources = probe_files(lake, files, mapping)
+        unreadable = [FileReport(s.rel_path, STATUS_UNREADABLE, s.error) for s in sources if not s.readable]
+        finish_unreadable(lake, unreadable, at, engine.name)
     summary.add(unreadable)
     done = len(unreadable)
     for chunk in chunked([s for s in sources if s.readable], chunk_bytes):
-        summary.add(process_sources(engine, lake, chunk, params, key))
+        summary.add(process_sources(engine, lake, chunk, params, key, clock))
         done += len(chunk)
         report(done, len(files))
     summary.elapsed_seconds = time.perf_counter() - started

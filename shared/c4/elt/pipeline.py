@@ -19,6 +19,7 @@ from c4.elt.contract import curated_key, file_id
 from c4.elt.outputs import FileReport
 from c4.elt.sql import SqlParams, render
 from c4.elt.timezones import mall_dim_table, offset_tables
+from c4.elt.timing import StageTimes
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def run_transform(
     *,
     read_errors: dict[str, str] | None = None,
     load_existing: Callable[[list[str]], None],
+    times: StageTimes | None = None,
 ) -> TransformOutcome:
     """Run the transform on the engine's ``staging`` relation.
 
@@ -78,6 +80,9 @@ def run_transform(
         ``load_existing(dts)`` must create ``existing_all``: the curated rows already in those
         dt partitions, with ``dt``, ``_key`` (their file's name) and a row key ``_rk``.  It may
         leave out files holding only rows of ``files`` (they are replaced, never compared).
+    times : StageTimes, optional
+        Where to add the wall and CPU time of each stage (``validate``, ``existing``,
+        ``pseudonymise``, ``dedupe``, ``visits``, ``outcomes``).
 
     Returns
     -------
@@ -85,8 +90,35 @@ def run_transform(
         One report per file; ``curated_out`` and ``rejected_out`` exist in the engine.
     """
     sql = _Renderer(params, engine.name)
-    reports = _file_checks(engine, files, read_errors or {}, sql)
-    bad = {p for p, r in reports.items() if r.status != "ok"}
+    clock = times if times is not None else StageTimes()
+    with clock.stage("validate"):
+        reports = _file_checks(engine, files, read_errors or {}, sql)
+        _register_batch(engine, files, {p for p, r in reports.items() if r.status != "ok"})
+        _register_dimensions(engine, sql)
+        engine.materialize("validated", sql("validated"))
+        engine.drop("staging")
+    with clock.stage("existing"):
+        dts = sorted(str(v) for v in engine.fetch(sql("affected_dts")).column("dt").to_pylist())
+        load_existing(dts)
+        engine.materialize("existing", sql("existing_rows"))
+        engine.drop("existing_all")
+    with clock.stage("pseudonymise"):
+        engine.pseudonymise(key, sql("distinct_ids"))
+    with clock.stage("dedupe"):
+        for name in ("candidates", "duplicates", "accepted"):
+            engine.materialize(name, sql(name))
+    with clock.stage("visits"):
+        engine.materialize("visited", sql("visits"))
+    with clock.stage("outcomes"):
+        engine.materialize("curated_out", sql("curated_out"))
+        engine.materialize("rejected_out", sql("rejected_out"))
+        engine.drop("candidates", "duplicates", "accepted", "visited", "pseudonyms")
+        _count_outcomes(engine, reports, sql)
+    return TransformOutcome(reports)
+
+
+def _register_batch(engine: Engine, files: list[str], bad: set[str]) -> None:
+    """``unreadable_files`` and ``batch_files`` (path, file id, curated file key)."""
     engine.register("unreadable_files", pa.table({"source_file": pa.array(sorted(bad), pa.string())}))
     engine.register(
         "batch_files",
@@ -98,22 +130,6 @@ def run_transform(
             }
         ),
     )
-    _register_dimensions(engine, sql)
-    engine.materialize("validated", sql("validated"))
-    engine.drop("staging")
-    dts = sorted(str(v) for v in engine.fetch(sql("affected_dts")).column("dt").to_pylist())
-    load_existing(dts)
-    engine.materialize("existing", sql("existing_rows"))
-    engine.drop("existing_all")
-    engine.pseudonymise(key, sql("distinct_ids"))
-    for name in ("candidates", "duplicates", "accepted"):
-        engine.materialize(name, sql(name))
-    engine.materialize("visited", sql("visits"))
-    engine.materialize("curated_out", sql("curated_out"))
-    engine.materialize("rejected_out", sql("rejected_out"))
-    engine.drop("candidates", "duplicates", "accepted", "visited", "pseudonyms")
-    _count_outcomes(engine, reports, sql)
-    return TransformOutcome(reports)
 
 
 class _Renderer:

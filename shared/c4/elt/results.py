@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from c4.elt.outputs import FileReport
+from c4.elt.timing import StageTimes
 
 
 @dataclass
@@ -32,6 +33,9 @@ class EltSummary:
         ``duckdb`` or ``spark``.
     reports : list of FileReport
         One per processed file (the content of its manifest).
+    stage_times : StageTimes
+        Wall and CPU seconds per stage (``probe``, ``read``, ``validate``, ``existing``,
+        ``pseudonymise``, ``dedupe``, ``visits``, ``outcomes``, ``write``, ``manifests``).
     """
 
     files_processed: int = 0
@@ -44,6 +48,7 @@ class EltSummary:
     elapsed_seconds: float = 0.0
     engine: str = "duckdb"
     reports: list[FileReport] = field(default_factory=list, repr=False)
+    stage_times: StageTimes = field(default_factory=StageTimes, repr=False)
 
     def add(self, reports: list[FileReport]) -> None:
         """Fold file reports into the totals."""
@@ -76,11 +81,15 @@ class IngestResult:
         The file's curated rows (curated ``sessions`` columns plus ``dt``).
     manifest_path : str
         Lake-relative path of the manifest written.
+    stage_times : StageTimes
+        Wall and CPU seconds per stage (as :attr:`EltSummary.stage_times`, plus ``result``:
+        fetching the accepted rows).
     """
 
     report: FileReport
     accepted: pa.Table
     manifest_path: str
+    stage_times: StageTimes = field(default_factory=StageTimes, repr=False)
 
     @property
     def status(self) -> str:
