@@ -120,8 +120,22 @@ _RUNNING_SUMS = (
 )  # fmt: skip
 
 
-def _running_sql(buckets: str) -> str:
-    """Running totals over each guest's non-empty buckets, valid for buckets ``[k, k_to)``."""
+def _running_sql(buckets: str, *, one_date: bool = False) -> str:
+    """Running totals over each guest's non-empty buckets, valid for buckets ``[k, k_to)``.
+
+    With ``one_date`` (a single as-of date: every bucket is <= 1), the only value needed is
+    the total over all buckets, so one group per guest replaces the window (same values).
+    """
+    if one_date:
+        sums = ",\n".join(f"sum({c}) AS {c}" for c in _RUNNING_SUMS)
+        return f"""
+            SELECT gid, min(k) AS k, {_NO_BUCKET} AS k_to,
+                   {sums},
+                   min(first_date) AS first_date, max(last_date) AS last_date,
+                   arg_max(gap_last_days, k) FILTER (WHERE gap_last_days IS NOT NULL) AS gap_last_days,
+                   max(os_key) AS os_key, max(login_key) AS login_key
+            FROM {buckets} GROUP BY gid
+        """
     sums = ",\n".join(f"sum({c}) OVER w AS {c}" for c in _RUNNING_SUMS)
     return f"""
         SELECT gid, k, coalesce(lead(k) OVER w, {_NO_BUCKET}) AS k_to,
@@ -285,7 +299,8 @@ def _guest_frame(
     """
     days = build_days(scratch, visits, seed.guests if seed else None)
     buckets = scratch.table("buckets", _per_bucket_sql(visits, days, zones, seed))
-    running = scratch.table("running", _running_sql(buckets))
+    one_date = scratch.con.execute(f"SELECT count(*) FROM {asof}").fetchall()[0][0] == 1
+    running = scratch.table("running", _running_sql(buckets, one_date=one_date))
     windows = scratch.table("windows", _windows_sql(visits, asof, seed))
     keys = scratch.table("keys", _keys_sql(running, windows, asof, active_only=active_only))
     malls = scratch.table("mall_counts", _mall_counts_sql(visits, seed))

@@ -186,10 +186,14 @@ class Scratch:
 
     def arrow(self, base: str, data: pa.Table) -> str:
         """Copy an Arrow table into a temp table and return its name."""
+        return self.table(base, f"SELECT * FROM {self.view(base, data)}")
+
+    def view(self, base: str, data: pa.Table) -> str:
+        """Register an Arrow table (no copy; read once) and return its name."""
         view = f"__c4f_arrow_{base}_{self.token}"
         self.con.register(view, data)
         self._registered.append(view)
-        return self.table(base, f"SELECT * FROM {view}")
+        return view
 
     def dates(self, base: str, values: Iterable[date]) -> str:
         """A temp table with one DATE column ``as_of_date``."""

@@ -25,10 +25,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from c4.features.params import ACTIVE_WINDOW_DAYS
@@ -97,16 +98,46 @@ class GuestState:
 
     def for_guests(self, customers: Sequence[str]) -> GuestState:
         """The state of these guests only (those without a state are left out)."""
-        mask = pc.is_in(self.guests.column("customer_id"), value_set=pa.array(list(customers), pa.string()))
-        guests = self.guests.filter(mask)
-        ids = guests.column("gid")
-
-        def keep(table: pa.Table) -> pa.Table:
-            return table.filter(pc.is_in(table.column("gid"), value_set=ids.combine_chunks()))
-
+        index = self._index
+        rows = np.array(sorted(i for i in map(index.get, customers) if i is not None), dtype=np.int64)
+        guests = self.guests.take(rows)
+        gids = np.asarray(guests.column("gid").to_numpy(), dtype=np.int64)
         return GuestState(
-            self.reference_date, guests, keep(self.malls), keep(self.zones), keep(self.days), self.sources
+            self.reference_date,
+            guests,
+            self._rows_of("malls", gids),
+            self._rows_of("zones", gids),
+            self._rows_of("days", gids),
+            self.sources,
         )
+
+    @cached_property
+    def _index(self) -> dict[str, int]:
+        """Row of each guest in :attr:`guests` (built once per state)."""
+        return {c: i for i, c in enumerate(self.guests.column("customer_id").to_pylist())}
+
+    @cached_property
+    def _gid_columns(self) -> dict[str, np.ndarray]:
+        """The ``gid`` column of each per-guest table as a sorted array (built once per state)."""
+        out = {}
+        for part in ("malls", "zones", "days"):
+            gids = np.asarray(getattr(self, part).column("gid").to_numpy(), dtype=np.int64)
+            if len(gids) > 1 and bool((np.diff(gids) < 0).any()):
+                raise ValueError(f"state {part} table is not ordered by gid")
+            out[part] = gids
+        return out
+
+    def _rows_of(self, part: str, gids: np.ndarray) -> pa.Table:
+        """Rows of a ``gid``-ordered table whose ``gid`` is in ``gids`` (sorted)."""
+        table: pa.Table = getattr(self, part)
+        column = self._gid_columns[part]
+        starts = np.searchsorted(column, gids, side="left")
+        stops = np.searchsorted(column, gids, side="right")
+        sizes = stops - starts
+        if not sizes.sum():
+            return table.slice(0, 0)
+        offsets = np.repeat(starts - np.cumsum(sizes) + sizes, sizes)
+        return table.take(offsets + np.arange(int(sizes.sum())))
 
     def to_json(self) -> dict[str, Any]:
         """The state's document (``state.json``)."""
@@ -187,7 +218,7 @@ def capture_state(
 
 def seed_tables(scratch: Scratch, state: GuestState, guests: str) -> Seed:
     """The state's tables as temp tables keyed by the running build's ``gid`` (via ``customer_id``)."""
-    names = {part: scratch.arrow(f"state_{part}", getattr(state, part)) for part in _PARTS}
+    names = {part: scratch.view(f"state_{part}", getattr(state, part)) for part in _PARTS}
     mapping = scratch.table(
         "state_gid",
         f"""SELECT s.gid AS sgid, g.gid FROM {names["guests"]} s JOIN {guests} g USING (customer_id)""",

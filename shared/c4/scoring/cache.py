@@ -16,12 +16,13 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
@@ -211,12 +212,34 @@ def counts_until(parts: Sequence[pa.Table], day: date) -> dict[str, int]:
             continue
         counts = summary.counts.get(day)
         if counts is None:
-            sources = _until(table, day).column("source_file").cast(pa.string())
-            counts = {str(v["values"]): int(v["counts"]) for v in pc.value_counts(sources).to_pylist()}
-            summary.counts[day] = counts
+            counts = summary.counts[day] = _source_counts(table, day)
         for src, n in counts.items():
             total[src] = total.get(src, 0) + n
     return total
+
+
+def _source_counts(table: pa.Table, day: date) -> dict[str, int]:
+    """Rows on or before ``day`` per ``source_file``: dictionary codes counted per batch."""
+    out: dict[str, int] = {}
+    limit = np.datetime64(day, "D")
+    for batch in table.select(["local_date", "source_file"]).to_batches():
+        dates = batch.column(0).to_numpy(zero_copy_only=False).astype("datetime64[D]")
+        sources = batch.column(1)
+        keep = dates <= limit
+        if pa.types.is_dictionary(sources.type):
+            keep &= np.asarray(sources.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            codes = np.asarray(sources.indices.fill_null(0).to_numpy(zero_copy_only=False))[keep]
+            names = sources.dictionary.to_pylist()
+            pairs: Iterable[tuple[Any, Any]] = zip(
+                names, np.bincount(codes, minlength=len(names)).tolist(), strict=True
+            )
+        else:
+            values = pc.value_counts(sources.filter(pa.array(keep))).to_pylist()
+            pairs = ((v["values"], v["counts"]) for v in values if v["values"] is not None)
+        for name, n in pairs:
+            if n:
+                out[str(name)] = out.get(str(name), 0) + int(n)
+    return out
 
 
 def rows_after(parts: Sequence[pa.Table], day: date) -> pa.Table:

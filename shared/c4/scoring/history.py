@@ -141,17 +141,25 @@ def stored_state(lake: Lake, before: date) -> GuestState | None:
     Every call lists the stored states and looks at the chosen one's ``state.json`` (size and
     modification time); the state is read only when that file changed (a new batch build).
     """
-    dates = [d for d in state_dates(lake) if d < before]
-    if not dates:
+    try:
+        dates = [d for d in state_dates(lake) if d < before]
+        if not dates:
+            return None
+        info = lake.fs.get_file_info(lake.path(f"{state_folder(dates[-1])}/state.json"))
+    except OSError as exc:  # e.g. no read permission on features/state/: the exact path serves
+        logger.warning("stored running states not readable (%s): whole-history features", exc)
         return None
-    info = lake.fs.get_file_info(lake.path(f"{state_folder(dates[-1])}/state.json"))
     stamp = f"{info.size}|{info.mtime_ns}"
     key = f"{lake.uri}|{dates[-1].isoformat()}"
     with _STATE_LOCK:
         hit = _STATES.get(key)
         if hit is not None and hit[0] == stamp:
             return hit[1]
-    state = read_state(lake, dates[-1])
+    try:
+        state = read_state(lake, dates[-1])
+    except OSError as exc:
+        logger.warning("running state at %s not readable (%s): whole-history features", dates[-1], exc)
+        return None
     if state is not None:
         with _STATE_LOCK:
             for old in [k for k in _STATES if k.startswith(f"{lake.uri}|")]:
