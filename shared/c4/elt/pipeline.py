@@ -105,14 +105,14 @@ def run_transform(
     with clock.stage("pseudonymise"):
         engine.pseudonymise(key, sql("distinct_ids"))
     with clock.stage("dedupe"):
-        for name in ("candidates", "duplicates", "accepted"):
+        for name in ("candidates", "duplicates"):
             engine.materialize(name, sql(name))
     with clock.stage("visits"):
         engine.materialize("visited", sql("visits"))
     with clock.stage("outcomes"):
         engine.materialize("curated_out", sql("curated_out"))
         engine.materialize("rejected_out", sql("rejected_out"))
-        engine.drop("candidates", "duplicates", "accepted", "visited", "pseudonyms")
+        engine.drop("candidates", "duplicates", "visited", "pseudonyms")
         _count_outcomes(engine, reports, sql)
     return TransformOutcome(reports)
 
@@ -173,7 +173,9 @@ def _file_checks(
 
 def _register_dimensions(engine: Engine, sql: _Renderer) -> None:
     malls = mall_dim_table()
-    days = [d for d in map(_as_date, engine.fetch(sql("dates")).column("d").to_pylist()) if d is not None]
+    pairs = engine.fetch(sql("dates"))
+    texts = {*pairs.column("s").to_pylist(), *pairs.column("e").to_pylist()}
+    days = [d for d in map(_as_date, texts) if d is not None]
     utc_hours, local_hours = offset_tables(set(malls.column("timezone").to_pylist()), days)
     engine.register("mall_dim", malls)
     engine.register("tz_utc_hours", utc_hours)
@@ -181,8 +183,11 @@ def _register_dimensions(engine: Engine, sql: _Renderer) -> None:
 
 
 def _as_date(text: str | None) -> date | None:
+    """A ``YYYY-MM-DD`` day (the only form the validation accepts), else ``None``."""
+    if not text or len(text) != 10 or text[4] != "-" or text[7] != "-":
+        return None
     try:
-        return date.fromisoformat(text) if text and len(text) == 10 else None
+        return date.fromisoformat(text)
     except ValueError:
         return None
 

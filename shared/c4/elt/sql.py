@@ -36,7 +36,6 @@ STATEMENTS = (
     "distinct_ids",
     "candidates",
     "duplicates",
-    "accepted",
     "visits",
     "curated_out",
     "rejected_out",

@@ -2,8 +2,10 @@
 -- 30 minutes after every earlier session of that day has ended starts a new visit.
 -- visit_id = md5(customer_id | mall_id | local_date | first session_id of the visit).
 -- Computed over the new rows and the rows already curated in the affected dt partitions.
+-- New rows are the candidates that are not duplicates (read here, not copied to a table of
+-- their own first).
 -- Output: every row (new and already curated) with all curated columns and its visit_id.
--- Inputs: accepted, existing, batch_files.
+-- Inputs: candidates, duplicates, existing, batch_files.
 WITH all_rows AS (
     SELECT
         a.session_id, a.customer_id, a.mall_id, a.zone, a.session_start, a.session_end,
@@ -11,8 +13,10 @@ WITH all_rows AS (
         a.device_os, a.login_method, a.signal_dbm, a.failed_logins,
         a.source_file, a.line_no, {{ingested_at}} AS ingested_at, CAST(a.local_date AS VARCHAR) AS dt,
         f.fkey AS _key, TRUE AS _is_new, CAST(NULL AS VARCHAR) AS old_visit_id, CAST(NULL AS BIGINT) AS rk
-    FROM accepted AS a
+    FROM candidates AS a
     JOIN batch_files AS f ON f.source_file = a.source_file
+    LEFT JOIN duplicates AS d ON d.source_file = a.source_file AND d.line_no = a.line_no
+    WHERE d.line_no IS NULL
     UNION ALL
     SELECT
         e.session_id, e.customer_id, e.mall_id, e.zone, e.session_start, e.session_end,
