@@ -299,3 +299,33 @@ def test_generated_lake_quarantine_matches_the_generator_exactly(tmp_path):
     # Then every expected reject is quarantined with its reason, and nothing else is
     assert summary.rejected_by_reason == {k: v for k, v in generated.expected_rejects.items() if v}
     assert summary.rows_in == generated.rows
+
+
+def test_ingest_into_a_busy_day_recomputes_only_the_guests_it_touches(lake, tmp_path):
+    # Given an upload curated for a day: guest aa:01 with two visits, guest aa:02 with one
+    lake, settings = lake
+    header = b"session_id,customer_id,mall_id,session_start,dwell_minutes\n"
+    first = [
+        b"s1,aa:01,CL01,2025-05-01T12:00:00-04:00,5\n",
+        b"s2,aa:01,CL01,2025-05-01T13:00:00-04:00,5\n",
+        b"s3,aa:02,CL01,2025-05-01T12:00:00-04:00,5\n",
+    ]
+    bridge = b"s4,aa:01,CL01,2025-05-01T12:30:00-04:00,5\n"  # 25 min after s1 ends, 25 min before s2
+    lake.write_bytes("raw/uploads/a.csv", header + b"".join(first))
+    ingest_file(lake, settings, "raw/uploads/a.csv", now=NOW)
+    a_file = f"curated/sessions/dt=2025-05-01/{file_id('raw/uploads/a.csv')}.parquet"
+    before = {r["session_id"]: r["visit_id"] for r in lake.read_parquet(a_file).to_pylist()}
+    assert len({before["s1"], before["s2"], before["s3"]}) == 3
+    # When another upload of the same day bridges aa:01's two visits
+    lake.write_bytes("raw/uploads/b.csv", header + bridge)
+    assert ingest_file(lake, settings, "raw/uploads/b.csv", now=NOW).rows_accepted == 1
+    # Then aa:01's sessions share one visit (the first upload's file rewritten), aa:02 keeps its own
+    after = {r["session_id"]: r["visit_id"] for r in lake.read_parquet("curated/sessions").to_pylist()}
+    assert after["s1"] == after["s2"] == after["s4"] != after["s3"] == before["s3"]
+    # And the visits equal one pass over all the sessions at once
+    one = Settings(lake=str(tmp_path / "one"), pseudonym_key=settings.pseudonym_key)
+    one_lake = open_lake(one)
+    one_lake.write_bytes("raw/uploads/ab.csv", header + b"".join(first) + bridge)
+    ingest_file(one_lake, one, "raw/uploads/ab.csv", now=NOW)
+    rows = one_lake.read_parquet("curated/sessions").to_pylist()
+    assert {r["session_id"]: r["visit_id"] for r in rows} == after

@@ -3,10 +3,30 @@
 -- visit_id = md5(customer_id | mall_id | local_date | first session_id of the visit).
 -- Computed over the new rows and the rows already curated in the affected dt partitions.
 -- New rows are the candidates that are not duplicates (read here, not copied to a table of
--- their own first).
+-- their own first).  Only the (guest, mall, day) groups that can change enter the windows:
+-- those with a candidate row or with a row of a raw file processed again (replaced); a
+-- curated row of any other group keeps its visit_id (a day file holding a million rows is
+-- not re-sorted for a file of a few new guests); one without a visit_id is recomputed.
 -- Output: every row (new and already curated) with all curated columns and its visit_id.
 -- Inputs: candidates, duplicates, existing, batch_files.
-WITH all_rows AS (
+WITH changed AS (
+    SELECT DISTINCT c.customer_id, COALESCE(c.mall_id, '') AS mall_key, c.local_date
+    FROM candidates AS c
+    UNION
+    SELECT x.customer_id, COALESCE(x.mall_id, '') AS mall_key, x.local_date
+    FROM existing AS x
+    WHERE x._excluded
+),
+
+kept AS (
+    SELECT e.*, g.customer_id IS NOT NULL OR e.visit_id IS NULL AS _changed
+    FROM existing AS e
+    LEFT JOIN changed AS g
+        ON g.customer_id = e.customer_id AND g.mall_key = COALESCE(e.mall_id, '') AND g.local_date = e.local_date
+    WHERE NOT e._excluded
+),
+
+all_rows AS (
     SELECT
         a.session_id, a.customer_id, a.mall_id, a.zone, a.session_start, a.session_end,
         a.local_date, a.local_hour, a.dwell_minutes, a.bytes_down, a.bytes_up,
@@ -24,8 +44,8 @@ WITH all_rows AS (
         e.device_os, e.login_method, e.signal_dbm, e.failed_logins,
         e.source_file, CAST(NULL AS BIGINT) AS line_no, e.ingested_at, e.dt, e._key, FALSE AS _is_new,
         e.visit_id AS old_visit_id, e._rk AS rk
-    FROM existing AS e
-    WHERE NOT e._excluded
+    FROM kept AS e
+    WHERE e._changed
 ),
 
 ordered AS (
@@ -67,3 +87,11 @@ SELECT
         AS visit_id,
     source_file, ingested_at, dt, _key, _is_new, old_visit_id
 FROM firsts
+UNION ALL
+SELECT
+    k.session_id, k.customer_id, k.mall_id, k.zone, k.session_start, k.session_end, k.local_date,
+    k.local_hour, k.dwell_minutes, k.bytes_down, k.bytes_up, k.device_os, k.login_method, k.signal_dbm,
+    k.failed_logins, k.visit_id, k.source_file, k.ingested_at, k.dt, k._key, FALSE AS _is_new,
+    k.visit_id AS old_visit_id
+FROM kept AS k
+WHERE NOT k._changed
