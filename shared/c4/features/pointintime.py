@@ -45,7 +45,7 @@ from c4.features.context import (
 from c4.features.params import ACTIVE_WINDOW_DAYS, COUNT_WINDOWS_DAYS
 from c4.features.schema import FEATURE_NAMES, SPECS_BY_NAME
 from c4.features.source import Scratch, normalised_sessions_sql, relation_exists
-from c4.features.state import GuestState, Seed, capture_state, seed_tables, source_counts
+from c4.features.state import GuestState, Seed, capture_state, seed_tables, source_counts, window_days
 from c4.features.visits import build_days, build_visits, build_zone_counts
 
 logger = logging.getLogger(__name__)
@@ -308,19 +308,7 @@ def _guest_frame(
         zones = scratch.table(
             "zone_all", f"SELECT * FROM {zones} UNION ALL SELECT gid, 0, value, n, last FROM {seed.zones}"
         )
-    state = None
-    if capture is not None:
-        state = capture_state(
-            scratch,
-            running=running,
-            malls=malls,
-            zones=zones,
-            visits=visits,
-            guests=guests,
-            k=capture.k,
-            day=capture.day,
-            sources=capture.sources,
-        )
+    kept_days = window_days(scratch, visits, capture.day) if capture is not None else None
     scratch.drop(visits, days, buckets)
     frame = scratch.con.execute(f"""
         SELECT {_FINAL_COLUMNS}
@@ -333,6 +321,20 @@ def _guest_frame(
         LEFT JOIN {context} c ON c.mall_id = hm.value AND c.reference_date = a.reference_date
         ORDER BY r.gid, a.as_of_date  -- gid follows customer_id order (see build_visits)
     """).df()
+    if capture is None or kept_days is None:
+        return frame, None
+    scratch.drop(windows, keys)
+    state = capture_state(
+        scratch,
+        running=running,
+        malls=malls,
+        zones=zones,
+        days=kept_days,
+        guests=guests,
+        k=capture.k,
+        day=capture.day,
+        sources=capture.sources,
+    )
     return frame, state
 
 

@@ -161,13 +161,26 @@ def source_counts(con: Any, sessions: str, until: date) -> dict[str, int] | None
     return {str(src): int(n) for src, n in rows}
 
 
+def window_days(scratch: Scratch, visits: str, day: date) -> str:
+    """Temp table: per (guest, visit day) of ``(day - 180, day]``, the visits and their dwell."""
+    start = day - timedelta(days=ACTIVE_WINDOW_DAYS)
+    return scratch.table(
+        "state_window_days",
+        f"""SELECT gid, visit_date, count(*) AS n_visits, CAST(sum(dwell_mmin) AS BIGINT) AS dwell_sum,
+                   count(dwell_mmin) AS dwell_n
+            FROM {visits}
+            WHERE visit_date > DATE '{start.isoformat()}' AND visit_date <= DATE '{day.isoformat()}'
+            GROUP BY gid, visit_date""",
+    )
+
+
 def capture_state(
     scratch: Scratch,
     *,
     running: str,
     malls: str,
     zones: str,
-    visits: str,
+    days: str,
     guests: str,
     k: int,
     day: date,
@@ -179,9 +192,9 @@ def capture_state(
     ----------
     scratch : Scratch
         The running build's temp tables.
-    running, malls, zones, visits, guests : str
-        Its running totals, (guest, bucket, mall) and (guest, bucket, zone) weights, visits and
-        guest dictionary.
+    running, malls, zones, days, guests : str
+        Its running totals, (guest, bucket, mall) and (guest, bucket, zone) weights, the visit
+        days of the rolling windows (:func:`window_days`) and the guest dictionary.
     k : int
         The bucket ending on ``day``.
     day : datetime.date
@@ -206,14 +219,8 @@ def capture_state(
             SELECT gid, value, CAST(sum(n) AS BIGINT) AS n, max(last) AS last
             FROM {table} WHERE k <= {k} GROUP BY gid, value ORDER BY gid, value""").to_arrow_table()
 
-    start = day - timedelta(days=ACTIVE_WINDOW_DAYS)
-    days = con.sql(f"""
-        SELECT gid, visit_date, count(*) AS n_visits, CAST(sum(dwell_mmin) AS BIGINT) AS dwell_sum,
-               count(dwell_mmin) AS dwell_n
-        FROM {visits}
-        WHERE visit_date > DATE '{start.isoformat()}' AND visit_date <= DATE '{day.isoformat()}'
-        GROUP BY gid, visit_date ORDER BY gid, visit_date""").to_arrow_table()
-    return GuestState(day, state_guests, weights(malls), weights(zones), days, dict(sources))
+    window = con.sql(f"SELECT * FROM {days} ORDER BY gid, visit_date").to_arrow_table()
+    return GuestState(day, state_guests, weights(malls), weights(zones), window, dict(sources))
 
 
 def seed_tables(scratch: Scratch, state: GuestState, guests: str) -> Seed:

@@ -354,13 +354,19 @@ def retention_messages_frame(
     reasons = pd.Series([main_reasons[i] for i in risky.tolist()], dtype=object)
     keys = _words(reasons, lambda r: template_for(r).key)
     keys = np.where(tenure < NEW_GUEST_DAYS, "nuevo", keys.astype(object)).astype(object)
-    combos = pd.MultiIndex.from_arrays([keys, malls, zones, when.astype(str)])
-    codes, uniques = pd.factorize(combos)
+    parts = [pd.factorize(np.asarray(v, dtype=object)) for v in (keys, malls, zones, when.astype(str))]
+    combined = np.zeros(len(risky), dtype=np.int64)
+    for codes, uniques in parts:  # one integer per (template, mall, zone, day and time)
+        combined = combined * len(uniques) + codes
+    first, inverse = np.unique(combined, return_index=True, return_inverse=True)[1:]
     texts = np.array(
-        [contract(TEMPLATES[k].text.format(mall=m, zona=z, cuando=c)) for k, m, z, c in uniques],
+        [
+            contract(TEMPLATES[k].text.format(mall=m, zona=z, cuando=c))
+            for k, m, z, c in zip(*(u[c[first]] for c, u in parts), strict=True)
+        ],
         dtype=object,
     )
-    for i, text in zip(risky.tolist(), texts[codes].tolist(), strict=True):
+    for i, text in zip(risky.tolist(), texts[inverse].tolist(), strict=True):
         out[i] = text
     return out
 
