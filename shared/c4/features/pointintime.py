@@ -206,25 +206,30 @@ def _at_keys_sql(running: str, keys: str) -> str:
                ON r.gid = o.gid AND o.k >= r.k AND o.k < r.k_to"""
 
 
-def _mode_sql(per: str, keys: str) -> str:
+def _mode_sql(per: str, keys: str, *, one_date: bool = False) -> str:
     """Most frequent value per output (guest, k) over the history up to ``T[k]``.
 
     ``per`` holds ``gid, k, value, n, last`` per non-empty bucket.  Ties go to the value seen
     most recently, then the smallest value; the order is packed into one integer key
     (weight, latest day, inverse value rank) so the big aggregation moves no strings.
-    ``total`` is the summed weight of all values.
+    ``total`` is the summed weight of all values.  ``one_date``: a single as-of date, whose
+    running weights are plain totals (one group per guest and value instead of a window).
     """
+    running = (
+        f"""SELECT p.gid, min(p.k) AS k, {_NO_BUCKET} AS k_to, q.idx, sum(p.n) AS n, max(p.last) AS last
+            FROM {per} p JOIN ranks q ON q.value = p.value GROUP BY p.gid, q.idx"""
+        if one_date
+        else f"""SELECT p.gid, p.k, coalesce(lead(p.k) OVER w, {_NO_BUCKET}) AS k_to, q.idx,
+                   sum(p.n) OVER w AS n, max(p.last) OVER w AS last
+            FROM {per} p JOIN ranks q ON q.value = p.value
+            WINDOW w AS (PARTITION BY p.gid, q.idx ORDER BY p.k)"""
+    )
     return f"""
         WITH ranks AS (
             SELECT value, CAST(row_number() OVER (ORDER BY value DESC) AS INTEGER) AS idx
             FROM (SELECT DISTINCT value FROM {per})
         ),
-        running AS (
-            SELECT p.gid, p.k, coalesce(lead(p.k) OVER w, {_NO_BUCKET}) AS k_to, q.idx,
-                   sum(p.n) OVER w AS n, max(p.last) OVER w AS last
-            FROM {per} p JOIN ranks q ON q.value = p.value
-            WINDOW w AS (PARTITION BY p.gid, q.idx ORDER BY p.k)
-        ),
+        running AS ({running}),
         best AS (
             SELECT o.gid, o.k,
                    arg_max(r.idx, CAST(r.n AS HUGEINT) * 18446744073709551616
@@ -316,8 +321,8 @@ def _guest_frame(
         JOIN {asof} a ON a.k = r.k_out
         JOIN {guests} g ON g.gid = r.gid
         LEFT JOIN {windows} w ON w.gid = r.gid AND w.k = r.k_out
-        LEFT JOIN ({_mode_sql(malls, keys)}) hm ON hm.gid = r.gid AND hm.k = r.k_out
-        LEFT JOIN ({_mode_sql(zones, keys)}) fz ON fz.gid = r.gid AND fz.k = r.k_out
+        LEFT JOIN ({_mode_sql(malls, keys, one_date=one_date)}) hm ON hm.gid = r.gid AND hm.k = r.k_out
+        LEFT JOIN ({_mode_sql(zones, keys, one_date=one_date)}) fz ON fz.gid = r.gid AND fz.k = r.k_out
         LEFT JOIN {context} c ON c.mall_id = hm.value AND c.reference_date = a.reference_date
         ORDER BY r.gid, a.as_of_date  -- gid follows customer_id order (see build_visits)
     """).df()
