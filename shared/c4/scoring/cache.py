@@ -175,6 +175,7 @@ class _Summary:
     first: date | None
     last: date | None
     counts: dict[date, dict[str, int]] = field(default_factory=dict)
+    after: dict[date, pa.Table] = field(default_factory=dict)
 
 
 _SUMMARY_LOCK = threading.Lock()
@@ -243,18 +244,21 @@ def _source_counts(table: pa.Table, day: date) -> dict[str, int]:
 
 
 def rows_after(parts: Sequence[pa.Table], day: date) -> pa.Table:
-    """The history's sessions dated after ``day`` (only tables holding any are scanned)."""
+    """The history's sessions dated after ``day`` (tables holding any; each filtered once per date)."""
     keep = []
     for table in parts:
         summary = _summary(table)
         if summary.last is None or summary.last <= day:
             continue
-        after = summary.first is not None and summary.first > day
-        keep.append(
-            table
-            if after
-            else table.filter(pc.greater(table.column("local_date"), pa.scalar(day, pa.date32())))
-        )
+        if summary.first is not None and summary.first > day:
+            keep.append(table)
+            continue
+        part = summary.after.get(day)  # a table is immutable: filter it once per date
+        if part is None:
+            part = summary.after[day] = table.filter(
+                pc.greater(table.column("local_date"), pa.scalar(day, pa.date32()))
+            )
+        keep.append(part)
     return pa.concat_tables(keep) if keep else HISTORY_SCHEMA.empty_table()
 
 
