@@ -54,7 +54,14 @@ DOCKER_EXCLUDE = [
     "*.egg-info",
 ]
 #: Lake prefixes the scoring function reads, and reads and writes.
-SCORING_READ = ("raw/uploads/", "curated/", "features/population/", "models/", "manifests/elt/")
+SCORING_READ = (
+    "raw/uploads/",
+    "curated/",
+    "features/population/",
+    "features/state/",
+    "models/",
+    "manifests/elt/",
+)
 SCORING_WRITE = ("curated/sessions/", "quarantine/", "manifests/elt/", "predictions/")
 #: Where the function may delete (a replayed file replaces its stale prediction files).
 SCORING_DELETE = ("predictions/",)

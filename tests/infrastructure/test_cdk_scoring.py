@@ -170,3 +170,12 @@ def test_secret_is_generated_and_encrypted_with_the_data_key(dev: Any) -> None:
     assert props["Name"] == "c4-dev/pseudonym-key"
     assert props["GenerateSecretString"]["PasswordLength"] == 64
     assert props["KmsKeyId"] == {"Fn::GetAtt": [dev.logical_id(dev.stack.keys.data_key), "Arn"]}
+
+
+def test_scoring_reads_cover_what_the_library_reads() -> None:
+    """The stores scoring reads at run time (features' population parts and running state)."""
+    from c4.features.state import STATE_LOCATION
+    from c4.features.store import POPULATION_LOCATION
+
+    for location in (POPULATION_LOCATION, STATE_LOCATION):
+        assert any(f"{location}/".startswith(prefix) for prefix in SCORING_READ), location
