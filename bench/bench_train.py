@@ -324,6 +324,42 @@ def _truth_columns(lake: Lake, settings: Settings, frame: pd.DataFrame) -> pd.Da
     )
 
 
+def fit_predict_hgb(fit: pd.DataFrame, hold: pd.DataFrame, cols: list[str]) -> Any:
+    """One HistGradientBoosting (the margin study's parameters) fitted on ``fit``, scored on ``hold``.
+
+    Parameters
+    ----------
+    fit, hold : pandas.DataFrame
+        Fit and holdout rows with the columns ``cols`` and, in ``fit``, ``churned``.
+    cols : list of str
+        Feature columns; categorical features (``FEATURE_SPECS``) become pandas categories.
+
+    Returns
+    -------
+    numpy.ndarray
+        Churn probabilities of the holdout rows.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
+
+    cats = {s.name for s in FEATURE_SPECS if s.kind == "categorical"}
+    X, Xh = fit[cols].copy(), hold[cols].copy()
+    for c in (c for c in cols if c in cats):
+        X[c] = X[c].astype("category")
+        Xh[c] = pd.Categorical(Xh[c], categories=X[c].cat.categories)
+    model = HistGradientBoostingClassifier(
+        learning_rate=0.07,
+        max_leaf_nodes=15,
+        min_samples_leaf=200,
+        max_iter=400,
+        categorical_features="from_dtype",
+        random_state=0,
+    )
+    with threadpool_limits(1):
+        model.fit(X, fit["churned"])
+    return model.predict_proba(Xh)[:, 1]
+
+
 def margin_study(lake: Lake, settings: Settings, frame: pd.DataFrame, plan: dict[str, Any]) -> dict[str, Any]:
     """Where the margin over Pareto/NBD is lost: one HistGradientBoosting per feature set.
 
@@ -333,14 +369,11 @@ def margin_study(lake: Lake, settings: Settings, frame: pd.DataFrame, plan: dict
     try to reveal); all features plus the latent "still alive at T" flag.  The last two are
     not observable: they bound what better features could add.
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
-    from threadpoolctl import threadpool_limits
 
     fit, hold = _dates(frame, plan["fit_dates"]), _dates(frame, plan["holdout_dates"])
     fit = pd.concat([fit, _truth_columns(lake, settings, fit)], axis=1)
     hold = pd.concat([hold, _truth_columns(lake, settings, hold)], axis=1)
-    cats = [s.name for s in FEATURE_SPECS if s.kind == "categorical"]
     every = [s.name for s in FEATURE_SPECS]
     latent = ["truth_signal_offset_db", "truth_login_friction", "truth_bad_episode"]
     sets = {
@@ -355,21 +388,7 @@ def margin_study(lake: Lake, settings: Settings, frame: pd.DataFrame, plan: dict
         )
     }
     for name, cols in sets.items():
-        X, Xh = fit[cols].copy(), hold[cols].copy()
-        for c in (c for c in cols if c in cats):
-            X[c] = X[c].astype("category")
-            Xh[c] = pd.Categorical(Xh[c], categories=X[c].cat.categories)
-        model = HistGradientBoostingClassifier(
-            learning_rate=0.07,
-            max_leaf_nodes=15,
-            min_samples_leaf=200,
-            max_iter=400,
-            categorical_features="from_dtype",
-            random_state=0,
-        )
-        with threadpool_limits(1):
-            model.fit(X, fit["churned"])
-        out[name] = float(roc_auc_score(hold["churned"], model.predict_proba(Xh)[:, 1]))
+        out[name] = float(roc_auc_score(hold["churned"], fit_predict_hgb(fit, hold, cols)))
     alive = hold["truth_alive"] == 1
     out["holdout_alive_share"] = float(alive.mean())
     out["churn_rate_among_alive"] = float(hold.loc[alive, "churned"].mean())

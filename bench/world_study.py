@@ -49,7 +49,7 @@ from c4.generate import params as P  # noqa: E402
 from c4.settings import Settings  # noqa: E402
 from c4.storage import Lake  # noqa: E402
 
-from bench.bench_train import BTYD_FEATURES, Meter, _dates, _truth_columns  # noqa: E402
+from bench.bench_train import BTYD_FEATURES, Meter, _dates, _truth_columns, fit_predict_hgb  # noqa: E402
 
 OUT_DIR = ROOT / "bench" / "out" / "world_study"
 RESULTS = ROOT / "bench" / "out" / "world_study.json"
@@ -210,29 +210,6 @@ def calibration_facts(lake: Lake) -> dict[str, Any]:
     }
 
 
-def _fit_predict(fit: pd.DataFrame, hold: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    """One HistGradientBoosting (the margin study's parameters) fitted on ``fit``, scored on ``hold``."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from threadpoolctl import threadpool_limits
-
-    cats = {s.name for s in FEATURE_SPECS if s.kind == "categorical"}
-    X, Xh = fit[cols].copy(), hold[cols].copy()
-    for c in (c for c in cols if c in cats):
-        X[c] = X[c].astype("category")
-        Xh[c] = pd.Categorical(Xh[c], categories=X[c].cat.categories)
-    model = HistGradientBoostingClassifier(
-        learning_rate=0.07,
-        max_leaf_nodes=15,
-        min_samples_leaf=200,
-        max_iter=400,
-        categorical_features="from_dtype",
-        random_state=0,
-    )
-    with threadpool_limits(1):
-        model.fit(X, fit["churned"])
-    return np.asarray(model.predict_proba(Xh)[:, 1])
-
-
 def evaluate(lake: Lake, settings: Settings, horizon: int | None) -> dict[str, Any]:
     """Scores of the baselines, the models and the oracle on the out-of-time holdout."""
     from c4.modeling.baselines import resolve_baselines
@@ -254,9 +231,9 @@ def evaluate(lake: Lake, settings: Settings, horizon: int | None) -> dict[str, A
     oracle = oracle_probabilities(lake, settings, hold, h)
     every = [s.name for s in FEATURE_SPECS]
     preds = {
-        "recency_frequency_only": _fit_predict(fit, hold, list(BTYD_FEATURES)),
-        "all_features": _fit_predict(fit, hold, every),
-        "all_plus_latent_alive": _fit_predict(fit, hold, [*every, "truth_alive"]),
+        "recency_frequency_only": fit_predict_hgb(fit, hold, list(BTYD_FEATURES)),
+        "all_features": fit_predict_hgb(fit, hold, every),
+        "all_plus_latent_alive": fit_predict_hgb(fit, hold, [*every, "truth_alive"]),
     }
     baselines, _ = resolve_baselines(hold.columns)
     scores = {b.name: b.score(hold) for b in baselines}
