@@ -294,8 +294,9 @@ def read_state(lake: Lake, reference: date) -> GuestState | None:
     if doc is None:
         return None
     folder = state_folder(reference)
-    tables = {
-        part: pq.read_table(lake.path(f"{folder}/{part}.parquet"), filesystem=lake.fs) for part in _PARTS
+    tables = {  # one chunk per column: scoring takes a few guests' rows of it on every call
+        part: pq.read_table(lake.path(f"{folder}/{part}.parquet"), filesystem=lake.fs).combine_chunks()
+        for part in _PARTS
     }
     return GuestState(
         reference_date=reference, sources={str(k): int(v) for k, v in doc["sources"].items()}, **tables
