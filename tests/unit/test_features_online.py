@@ -15,7 +15,7 @@ from c4.features.context import PopulationParts, reference_date
 from c4.features.state import read_state, state_dates, write_state
 from c4.features.store import population_path, read_population
 from c4.scoring.cache import SESSIONS_SCHEMA, clear_history_cache
-from c4.scoring.history import clear_state_cache, online_features
+from c4.scoring.history import SCORING_SESSIONS, clear_state_cache, online_features, scoring_connection
 from c4.storage import Lake
 
 from tests.fixtures_curated import SyntheticConfig, make_lake
@@ -112,6 +112,51 @@ def state_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     frame = compute_features(connect(lake), [dt.date(2025, 6, 30), dt.date(2025, 8, 12)])
     write_features(lake, frame)
     return lake
+
+
+def test_scoring_connections_share_a_database_but_not_their_relations(
+    lake: Lake, scored_file: tuple[pa.Table, str]
+) -> None:
+    # Given two scoring connections open at once on the process's database, one per file
+    accepted, source = scored_file
+    first = scoring_connection(lake, accepted, source, threads=1)
+    second = scoring_connection(lake, accepted.slice(0, 5), "raw/other.parquet", threads=1)
+    try:
+        # When one of them adds a temp table
+        first.execute("CREATE TEMP TABLE __probe AS SELECT 1 AS x")
+        # Then each sees its own sessions (the second keeps the file's curated rows as history
+        # and adds its 5) and only its own temp tables
+        count = f"SELECT count(*) FROM {SCORING_SESSIONS} WHERE source_file = ?"
+        assert first.execute(count, [source]).fetchall()[0][0] == accepted.num_rows
+        assert second.execute(count, [source]).fetchall()[0][0] == accepted.num_rows + 5
+        probe = "SELECT count(*) FROM duckdb_tables() WHERE table_name = '__probe'"
+        assert first.execute(probe).fetchall()[0][0] == 1
+        assert second.execute(probe).fetchall()[0][0] == 0
+    finally:
+        first.close()
+    # And a new connection after the first closed starts clean
+    third = scoring_connection(lake, accepted, source, threads=1)
+    try:
+        assert third.execute(probe).fetchall()[0][0] == 0
+    finally:
+        third.close()
+        second.close()
+
+
+def test_repeated_scoring_calls_give_the_same_rows(state_lake: Lake) -> None:
+    # Given a file served from the running state (one shared database, one thread)
+    day = dt.date(2025, 9, 17)
+    accepted, source = _day_file(state_lake, day)
+    clear_history_cache()
+    clear_state_cache()
+    # When it is scored twice, then with two threads (another database)
+    once, _ = online_features(state_lake, accepted, source)
+    twice, _ = online_features(state_lake, accepted, source)
+    wide, _ = online_features(state_lake, accepted, source, threads=2)
+    # Then every call gives the same rows bit for bit
+    assert len(once) > 10
+    pd.testing.assert_frame_equal(once, twice, check_exact=True)
+    pd.testing.assert_frame_equal(once, wide, check_exact=True)
 
 
 def _day_file(lake: Lake, day: dt.date) -> tuple[pa.Table, str]:
