@@ -45,7 +45,15 @@ from c4.features.context import (
 from c4.features.params import ACTIVE_WINDOW_DAYS, COUNT_WINDOWS_DAYS
 from c4.features.schema import FEATURE_NAMES, SPECS_BY_NAME
 from c4.features.source import Scratch, normalised_sessions_sql, relation_exists
-from c4.features.state import GuestState, Seed, capture_state, seed_tables, source_counts, window_days
+from c4.features.state import (
+    STATE_SUMS,
+    GuestState,
+    Seed,
+    capture_state,
+    seed_tables,
+    source_counts,
+    window_days,
+)
 from c4.features.visits import build_days, build_visits, build_zone_counts
 
 logger = logging.getLogger(__name__)
@@ -112,12 +120,8 @@ def _per_bucket_sql(visits: str, days: str, zones: str, seed: Seed | None = None
     """
 
 
-_RUNNING_SUMS = (
-    "n_visits", "dwell_sum", "dwell_n", "sess_sum", "weekend_n", "evening_n", "evening_d",
-    "hour_sum", "hour_n", "holiday_n", "holiday_d", "payday_n", "signal_sum", "signal_n",
-    "failed_sum", "failed_n", "bytes_sum", "bytes_n", "n_days", "n_gaps", "gap_sum",
-    "gap_sum_sq", "new_malls", "new_zones",
-)  # fmt: skip
+#: The running sums (one list, shared with the stored state).
+_RUNNING_SUMS = STATE_SUMS
 
 
 def _running_sql(buckets: str, *, one_date: bool = False) -> str:
