@@ -71,37 +71,22 @@ FACTS = {
 #: Variants: overrides of ``c4.generate.params`` (``HORIZON`` = label horizon in days instead
 #: of the data-derived default).  ``BG_R`` / ``BG_ALPHA_WEEKS`` also set the derived rate
 #: constants.
+_FREQUENT: dict[str, Any] = {"BG_R": 0.26, "BG_ALPHA_WEEKS": 0.7, "BG_A": 1.2, "BG_B": 0.6}
+_FADE: dict[str, Any] = {
+    "DISENGAGE_DAYS": (90, 240),
+    "DISENGAGE_FLOOR": (0.02, 0.15),
+    "DISENGAGE_DWELL": 0.8,
+    "DISENGAGE_ZONES": 0.7,
+}
 VARIANTS: dict[str, dict[str, Any]] = {
     "base": {},
     "alpha_0.7": {"BG_ALPHA_WEEKS": 0.7},
     "r_0.11_alpha_0.7": {"BG_R": 0.11, "BG_ALPHA_WEEKS": 0.7},
-    "fade_strong_long": {
-        "DISENGAGE_DAYS": (90, 240),
-        "DISENGAGE_FLOOR": (0.02, 0.15),
-        "DISENGAGE_DWELL": 0.8,
-        "DISENGAGE_ZONES": 0.7,
-    },
+    "fade_strong_long": dict(_FADE),
     "horizon_42": {"HORIZON": 42},
-    "frequent_end": {"BG_R": 0.26, "BG_ALPHA_WEEKS": 0.7, "BG_A": 1.2, "BG_B": 0.6},
-    "alpha_0.7_fade_h42": {
-        "BG_ALPHA_WEEKS": 0.7,
-        "DISENGAGE_DAYS": (90, 240),
-        "DISENGAGE_FLOOR": (0.02, 0.15),
-        "DISENGAGE_DWELL": 0.8,
-        "DISENGAGE_ZONES": 0.7,
-        "HORIZON": 42,
-    },
-    "frequent_end_fade_h42": {
-        "BG_R": 0.26,
-        "BG_ALPHA_WEEKS": 0.7,
-        "BG_A": 1.2,
-        "BG_B": 0.6,
-        "DISENGAGE_DAYS": (90, 240),
-        "DISENGAGE_FLOOR": (0.02, 0.15),
-        "DISENGAGE_DWELL": 0.8,
-        "DISENGAGE_ZONES": 0.7,
-        "HORIZON": 42,
-    },
+    "frequent_end": dict(_FREQUENT),
+    "alpha_0.7_fade_h42": {"BG_ALPHA_WEEKS": 0.7, **_FADE, "HORIZON": 42},
+    "frequent_end_fade_h42": {**_FREQUENT, **_FADE, "HORIZON": 42},
 }
 #: Fixed pseudonymisation key: a local lake otherwise gets a random one, which changes the
 #: guests sampled for the Pareto/NBD fits and the row order (run-to-run noise of ~0.005).

@@ -16,8 +16,9 @@ Imports are lazy: ``from c4.elt import file_id`` loads the contract module only,
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from c4._lazy import lazy_getattr
 
 if TYPE_CHECKING:  # the real imports, for type checkers; at run time they are lazy
     from c4.elt.api import curate_table, ingest_file, read_sessions_file, run_elt
@@ -45,12 +46,7 @@ _LOCATIONS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LOCATIONS:
-        raise AttributeError(f"module 'c4.elt' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"c4.elt.{_LOCATIONS[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LOCATIONS)
 
 
 def __dir__() -> list[str]:

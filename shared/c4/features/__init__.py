@@ -12,9 +12,9 @@ the Glue catalogue and the CDK stack.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from c4._lazy import lazy_getattr
 from c4.features.schema import FEATURE_COLUMNS, FEATURE_NAMES, FEATURE_SPECS, FeatureSpec
 
 if TYPE_CHECKING:
@@ -24,13 +24,13 @@ if TYPE_CHECKING:
     from c4.features.training import TrainingSet, build_training_set, monthly_as_of_dates
 
 _LAZY = {
-    "compute_features": "c4.features.pointintime",
-    "compute_labels": "c4.features.labels",
-    "default_horizon_days": "c4.features.labels",
-    "build_training_set": "c4.features.training",
-    "monthly_as_of_dates": "c4.features.training",
-    "TrainingSet": "c4.features.training",
-    "write_features": "c4.features.store",
+    "compute_features": "pointintime",
+    "compute_labels": "labels",
+    "default_horizon_days": "labels",
+    "build_training_set": "training",
+    "monthly_as_of_dates": "training",
+    "TrainingSet": "training",
+    "write_features": "store",
 }
 
 __all__ = [
@@ -48,7 +48,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'c4.features' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -14,8 +14,9 @@ Public API::
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from c4._lazy import lazy_getattr
 
 if TYPE_CHECKING:  # the real imports, for type checkers; at run time they are lazy
     from c4.modeling.backtest import BacktestResult, backtest
@@ -64,13 +65,7 @@ _LOCATIONS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LOCATIONS:
-        raise AttributeError(f"module 'c4.modeling' has no attribute {name!r}")
-    module = importlib.import_module(f"c4.modeling.{_LOCATIONS[name]}")
-    value = getattr(module, "ChurnModel" if name == "ChampionModel" else name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LOCATIONS, aliases={"ChampionModel": "ChurnModel"})
 
 
 __all__ = [
