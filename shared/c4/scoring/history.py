@@ -77,6 +77,42 @@ def guests_history(history: pa.Table, customers: Sequence[str]) -> pa.Table:
     return history.filter(mask)
 
 
+@dataclass(frozen=True)
+class LakeSnapshot:
+    """What scoring reads of the lake besides the file itself.
+
+    Attributes
+    ----------
+    parts : list of pyarrow.Table
+        The curated history, one table per curated file (:func:`c4.scoring.cache.history_parts`).
+    malls : pyarrow.Table
+        The mall dimension (``curated/malls``, or the built-in one when the lake has none).
+    """
+
+    parts: list[pa.Table]
+    malls: pa.Table
+
+
+def lake_snapshot(lake: Lake) -> LakeSnapshot:
+    """The curated history and the mall dimension as they are now (S3 reads; see :class:`LakeSnapshot`).
+
+    Scoring takes it in a background thread while the ELT curates the file: it does not depend
+    on the file (the file's own rows come from the ELT and its earlier curated rows are left
+    out), so the listing and the reads overlap the ELT instead of following it.
+
+    Parameters
+    ----------
+    lake : Lake
+        The lake.
+
+    Returns
+    -------
+    LakeSnapshot
+    """
+    malls = lake.dataset(MALLS.location).to_table() if lake.has_data(MALLS.location) else malls_table()
+    return LakeSnapshot(history_parts(lake), malls)
+
+
 _DATABASE_LOCK = threading.Lock()
 _DATABASES: dict[int | None, duckdb.DuckDBPyConnection] = {}
 
@@ -105,6 +141,7 @@ def scoring_connection(
     threads: int | None = None,
     customers: Sequence[str] | None = None,
     history: pa.Table | None = None,
+    malls: pa.Table | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with ``scoring_sessions`` (history + the file) and ``malls``.
 
@@ -123,6 +160,8 @@ def scoring_connection(
         Keep only these guests' history (enough when the population parts are given).
     history : pyarrow.Table, optional
         The curated history (default: :func:`c4.scoring.cache.curated_history`).
+    malls : pyarrow.Table, optional
+        The mall dimension (default: read from the lake).
 
     Returns
     -------
@@ -140,7 +179,8 @@ def scoring_connection(
         f"SELECT {cols} FROM {_HISTORY} WHERE source_file IS DISTINCT FROM {_quote(source_file)} "
         f"UNION ALL SELECT {cols} FROM {_NEW}"
     )
-    malls = lake.dataset(MALLS.location).to_table() if lake.has_data(MALLS.location) else malls_table()
+    if malls is None:
+        malls = lake.dataset(MALLS.location).to_table() if lake.has_data(MALLS.location) else malls_table()
     con.register(_MALLS, malls)
     return con
 
@@ -241,6 +281,7 @@ def _compute(
     history: pa.Table | None,
     population: PopulationParts | None,
     state: GuestState | None = None,
+    malls: pa.Table | None = None,
 ) -> pd.DataFrame:
     """``compute_features`` of some of the file's guests on a scoring connection."""
     ref = reference_date(as_of)
@@ -254,6 +295,7 @@ def _compute(
         threads=threads,
         customers=customers if population is not None else None,
         history=history,
+        malls=malls,
     )
     try:
         frame = compute_features(
@@ -279,6 +321,7 @@ def online_features(
     threads: int | None = None,
     history: pa.Table | None = None,
     population: PopulationParts | None = None,
+    snapshot: LakeSnapshot | None = None,
 ) -> tuple[pd.DataFrame, date]:
     """Features of every guest of the file, as of the file's latest session date.
 
@@ -302,6 +345,9 @@ def online_features(
     population : PopulationParts, optional
         Population parts at the as-of date's reference date (default: the stored ones, if
         any; else they are computed from the whole history).
+    snapshot : LakeSnapshot, optional
+        The curated history and malls, taken beforehand (default: read now, from the
+        process's cache); ``history`` wins over its history.
 
     Returns
     -------
@@ -313,12 +359,19 @@ def online_features(
     customers = sorted(pc.unique(accepted.column("customer_id")).drop_null().to_pylist())
     if population is None or population.reference_date != ref:
         population = read_population(lake, ref)
-    job = partial(_compute, lake, accepted, source_file, as_of, threads=threads, population=population)
+    malls = snapshot.malls if snapshot is not None else None
+    job = partial(
+        _compute, lake, accepted, source_file, as_of, threads=threads, population=population, malls=malls
+    )
     if population is None:
-        frame = job(customers, history=history)
+        whole = history if history is not None or snapshot is None else _concat(snapshot.parts)
+        frame = job(customers, history=whole)
         why = "population parts computed"
     else:
-        parts = [history] if history is not None else history_parts(lake)
+        if history is not None:
+            parts = [history]
+        else:  # the cached per-file tables: their summaries are computed once per table
+            parts = snapshot.parts if snapshot is not None else history_parts(lake)
         plan = _plan(lake, parts, accepted, source_file, as_of, customers)
         frames = []
         if plan.clean and plan.state is not None:
@@ -332,6 +385,10 @@ def online_features(
         why = f"{len(plan.clean)} guests from the {plan.why}, {len(plan.dirty)} from their whole history"
     logger.info("features of %d guests of %s as of %s (%s)", len(frame), source_file, as_of, why)
     return frame, as_of
+
+
+def _concat(parts: Sequence[pa.Table]) -> pa.Table:
+    return pa.concat_tables(parts) if parts else HISTORY_SCHEMA.empty_table()
 
 
 def _combine(frames: list[pd.DataFrame]) -> pd.DataFrame:

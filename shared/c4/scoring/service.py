@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -24,7 +25,7 @@ from c4.scoring.catalog import register_partitions
 from c4.scoring.champion import cached_champion
 from c4.scoring.events import S3Object
 from c4.scoring.exceptions import RefusedObjectError
-from c4.scoring.history import online_features
+from c4.scoring.history import LakeSnapshot, lake_snapshot, online_features
 from c4.scoring.predict import predictions_frame
 from c4.scoring.writer import write_predictions
 from c4.settings import Settings
@@ -180,8 +181,14 @@ def score_file(
     model = model if model is not None else cached_champion(lake)
     watch.lap("model")
     at = _naive_utc(now)
-    ingest = ingest_file(lake, settings, rel_path, now=at, reject_unknown_malls=reject_unknown_malls)
-    watch.lap("ingest")
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="c4-snapshot") as pool:
+        # the history and malls are read while the ELT curates the file (see lake_snapshot)
+        snapshot = pool.submit(lake_snapshot, lake)
+        ingest = ingest_file(lake, settings, rel_path, now=at, reject_unknown_malls=reject_unknown_malls)
+        watch.lap("ingest")
+        scored = ingest.status == "ok" and ingest.accepted.num_rows > 0
+        if not scored:
+            snapshot.cancel()
     result = ScoreResult(
         rel_path,
         ingest.status,
@@ -192,8 +199,9 @@ def score_file(
         dict(ingest.rejected_by_reason),
         model_version=model.version,
     )
-    if ingest.status == "ok" and ingest.accepted.num_rows:
-        _score_rows(lake, settings, model, ingest.accepted, result, at, boto3_session, watch)
+    if scored:
+        lake_now = snapshot.result()
+        _score_rows(lake, settings, model, ingest.accepted, result, at, boto3_session, watch, lake_now)
     result.check()
     result.timings_ms = watch.laps
     result.latency_ms = round((time.perf_counter() - started) * 1000.0, 1)
@@ -227,8 +235,9 @@ def _score_rows(
     at: datetime,
     boto3_session: Any,
     watch: _Stopwatch,
+    snapshot: LakeSnapshot,
 ) -> None:
-    features, as_of = online_features(lake, accepted, result.source_file)
+    features, as_of = online_features(lake, accepted, result.source_file, snapshot=snapshot)
     watch.lap("features")
     preds = predictions_frame(
         model,
