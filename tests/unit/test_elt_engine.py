@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 import pyarrow as pa
@@ -60,3 +61,23 @@ def test_ingest_with_small_row_groups_writes_the_same_rows(tmp_path, monkeypatch
         outputs[size] = (_sorted(result.accepted), _sorted(curated))
     assert outputs[None][0].equals(outputs[2048][0])
     assert outputs[None][1].equals(outputs[2048][1])
+
+
+def test_ingest_with_an_executor_returns_rows_first_and_writes_on_wait(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = Settings(lake=str(tmp_path / "lake"), pseudonym_key="unit-test-key-0123456789")
+    lake = open_lake(settings)
+    lake.write_bytes("raw/uploads/a.csv", _upload(50))
+    gate = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(gate.wait)  # the executor is busy: the writes cannot have run yet
+        result = ingest_file(lake, settings, "raw/uploads/a.csv", now=datetime(2026, 11, 30), executor=pool)
+        assert result.rows_accepted == 50 and result.accepted.num_rows == 50
+        assert not lake.exists(result.manifest_path)
+        assert "manifests" not in result.stage_times.as_dict()
+        gate.set()
+        result.wait()
+    assert lake.exists(result.manifest_path)
+    assert lake.list_files("quarantine")  # the rejected row
+    assert {"write", "manifests"} <= set(result.stage_times.as_dict())

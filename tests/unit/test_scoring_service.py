@@ -234,3 +234,26 @@ def test_reasons_are_the_models_own_reasons(tmp_path: Path) -> None:
     expected = model.reasons(features, k=3, lang="es")
     assert texts == [("; ".join(r) if r else None) for r in expected]
     assert mains == [model.features[i[0]] if i else None for i in model.reason_indices(features, 3)]
+
+
+def test_a_failed_curated_write_fails_the_call_and_writes_no_predictions(tmp_path: Path, monkeypatch) -> None:
+    # Given an upload, and a lake whose manifest write fails (the ELT's outputs are written in
+    # the background while the features are computed)
+    lake, settings, facts = scoring_lake(tmp_path)
+    rel = _upload(lake, "CL01.csv", held_bytes(facts, "CL01"))
+    import c4.elt.api as elt_api
+
+    def broken(*_args, **_kwargs):
+        raise OSError("S3 is down")
+
+    monkeypatch.setattr(elt_api, "write_reports", broken)
+    # When it is scored, the write's error is the call's error (the message is retried)
+    with pytest.raises(OSError, match="S3 is down"):
+        score_file(lake, settings, rel, now=facts["now"])
+    # And no prediction was written for sessions that are not curated
+    assert not lake.list_files("predictions")
+    # Then, once the lake is back, the retry scores the file
+    monkeypatch.undo()
+    result = score_file(lake, settings, rel, now=facts["now"])
+    assert result.guests_scored == len(_predictions(lake)) > 0
+    assert "curated" in result.timings_ms

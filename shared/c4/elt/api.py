@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from c4.elt.batch import Progress, finish_unreadable, naive_utc, process_sources, run_batch
+from c4.elt.batch import (
+    Progress,
+    finish_unreadable,
+    naive_utc,
+    run_batch,
+    transform_sources,
+    write_reports,
+)
 from c4.elt.contract import CONTRACT_COLUMNS, STATUS_UNREADABLE, resolve_columns, validate_mapping
 from c4.elt.duck import DuckEngine
 from c4.elt.outputs import FileReport, manifest_path
@@ -97,6 +105,7 @@ def ingest_file(
     mapping: Mapping[str, str] | None = None,
     now: datetime | None = None,
     reject_unknown_malls: bool = False,
+    executor: Executor | None = None,
 ) -> IngestResult:
     """Curate one raw file end to end: validate, pseudonymise, append to curated, quarantine, manifest.
 
@@ -117,6 +126,11 @@ def ingest_file(
     reject_unknown_malls : bool
         Reject rows whose ``mall_id`` is not in the mall dimension (default: accept them, as
         external data may come from other venues).
+    executor : concurrent.futures.Executor, optional
+        Write the outputs and the manifest in this executor: the result (counts, accepted
+        rows) is back as soon as the rows are transformed, and the caller must call
+        :meth:`IngestResult.wait` before it relies on the file being curated (scoring
+        computes features meanwhile).  Default: written before returning.
 
     Returns
     -------
@@ -135,12 +149,29 @@ def ingest_file(
         return IngestResult(report, _empty_accepted(), manifest_path(rel_path), clock)
     engine = DuckEngine(threads=2, row_group_size=INGEST_ROW_GROUP)
     try:
-        report = process_sources(engine, lake, [source], params, key, clock)[0]
+        reports = transform_sources(engine, lake, [source], params, key, clock)
+        with clock.stage("write"):
+            write = engine.prepare_outputs(lake)
+        if executor is None:
+            _finish(lake, write, reports, at, clock)
         with clock.stage("result"):
-            accepted = engine.new_rows() if report.status == "ok" else _empty_accepted()
+            accepted = engine.new_rows() if reports[0].status == "ok" else _empty_accepted()
     finally:
         engine.close()
-    return IngestResult(report, accepted, manifest_path(rel_path), clock)
+    result = IngestResult(reports[0], accepted, manifest_path(rel_path), clock)
+    if executor is not None:
+        result.defer(executor.submit(_finish, lake, write, reports, at, StageTimes()))
+    return result
+
+
+def _finish(
+    lake: Lake, write: Callable[[], list[str]], reports: list[FileReport], at: datetime, clock: StageTimes
+) -> StageTimes:
+    """Write a file's outputs, then its manifest (last: a crash before it leaves the file unprocessed)."""
+    with clock.stage("write"):
+        write()
+    write_reports(lake, reports, at, "duckdb", clock)
+    return clock
 
 
 def _empty_accepted() -> pa.Table:

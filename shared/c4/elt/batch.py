@@ -119,6 +119,25 @@ def process_sources(
     ``times`` (optional) gets the wall and CPU time of each stage added.
     """
     clock = times if times is not None else StageTimes()
+    reports = transform_sources(engine, lake, sources, params, key, clock)
+    with clock.stage("write"):
+        engine.write_outputs(lake)
+    write_reports(lake, reports, params.ingested_at, engine.name, clock)
+    return reports
+
+
+def transform_sources(
+    engine: BatchEngine,
+    lake: Lake,
+    sources: list[SourceFile],
+    params: SqlParams,
+    key: bytes | None,
+    clock: StageTimes,
+) -> list[FileReport]:
+    """Stage and transform one chunk of files: ``curated_out`` and ``rejected_out`` exist after.
+
+    Nothing is written: :func:`process_sources` writes the outputs, then :func:`write_reports`.
+    """
     engine.reset()
     with clock.stage("read"):
         read_errors = engine.load_staging(lake, sources)
@@ -132,15 +151,16 @@ def process_sources(
         load_existing=lambda dts: engine.load_existing(lake, dts, replaced),
         times=clock,
     )
-    with clock.stage("write"):
-        engine.write_outputs(lake)
-    reports = list(outcome.reports.values())
+    return list(outcome.reports.values())
+
+
+def write_reports(
+    lake: Lake, reports: list[FileReport], at: datetime, engine: str, clock: StageTimes
+) -> None:
+    """Quarantine the files found unreadable, then write every file's manifest (after its outputs)."""
     with clock.stage("manifests"):
-        finish_unreadable(
-            lake, [r for r in reports if r.status != "ok"], params.ingested_at, engine.name, manifests=False
-        )
-        write_manifests(lake, reports, params.ingested_at, engine.name)
-    return reports
+        finish_unreadable(lake, [r for r in reports if r.status != "ok"], at, engine, manifests=False)
+        write_manifests(lake, reports, at, engine)
 
 
 def finish_unreadable(

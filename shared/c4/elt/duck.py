@@ -203,20 +203,35 @@ class DuckEngine:
 
     def write_outputs(self, lake: Lake) -> list[str]:
         """Write ``curated_out`` (one Parquet file per dt and key) and ``rejected_out`` (JSON lines)."""
+        return self.prepare_outputs(lake)()
+
+    def prepare_outputs(self, lake: Lake) -> Callable[[], list[str]]:
+        """Take the outputs out of DuckDB now; the returned call writes them (no connection needed).
+
+        On S3 the rows are fetched as Arrow here and the call encodes and uploads them, so it
+        can run after :meth:`close`, in another thread.  On a local lake DuckDB's own parallel
+        writer writes the curated files here (it needs the connection) and the call writes the
+        quarantined rows.
+        """
         if lake.is_s3:
             curated = self.fetch("SELECT * FROM curated_out ORDER BY _key, dt, session_start, session_id")
-            written = write_groups(
-                lake, curated, ["_key", "dt"], lambda key, dt: curated_path(dt, key), CURATED_SCHEMA
-            )
-            del curated
+            written: list[str] = []
         else:
-            written = self._copy_curated(lake)
+            curated, written = None, self._copy_curated(lake)
         cols = ", ".join(QUARANTINE_SCHEMA.names)
         rejected = self.fetch(
             f"SELECT _fid, to_json(struct_pack({cols})) AS line FROM rejected_out ORDER BY _fid, line_no"
         )
-        written += write_text_groups(lake, rejected, "_fid", "line", quarantine_rows_path)
-        return written
+
+        def write() -> list[str]:
+            out = list(written)
+            if curated is not None:
+                out += write_groups(
+                    lake, curated, ["_key", "dt"], lambda key, dt: curated_path(dt, key), CURATED_SCHEMA
+                )
+            return out + write_text_groups(lake, rejected, "_fid", "line", quarantine_rows_path)
+
+        return write
 
     def _copy_curated(self, lake: Lake) -> list[str]:
         """Write ``curated_out`` with DuckDB's own parallel Parquet writer (local lake).

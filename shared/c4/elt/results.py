@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -90,6 +91,21 @@ class IngestResult:
     accepted: pa.Table
     manifest_path: str
     stage_times: StageTimes = field(default_factory=StageTimes, repr=False)
+    _pending: Future[StageTimes] | None = field(default=None, repr=False)
+
+    def defer(self, writes: Future[StageTimes]) -> None:
+        """Record the outputs still being written (``ingest_file`` with an executor)."""
+        self._pending = writes
+
+    def wait(self) -> None:
+        """Block until the file's outputs and manifest are written; raise what the writes raised.
+
+        Their stage times are added to :attr:`stage_times`.  A no-op when nothing is pending.
+        """
+        if self._pending is not None:
+            times = self._pending.result()
+            self._pending = None
+            self.stage_times.add(times)
 
     @property
     def status(self) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from c4.elt import ingest_file
+from c4.elt import IngestResult, ingest_file
 from c4.exceptions import C4Error, ConfigurationError
 from c4.scoring.catalog import register_partitions
 from c4.scoring.champion import cached_champion
@@ -68,7 +68,8 @@ class ScoreResult:
     latency_ms : float
         Wall time of the whole call.
     timings_ms : dict
-        Wall time per stage: ``model``, ``ingest``, ``features``, ``predict``, ``write``.
+        Wall time per stage: ``model``, ``ingest``, ``features``, ``predict``, ``curated`` (waiting
+        for the ELT's outputs, written meanwhile in the background), ``write``.
     riskiest : list of dict
         The riskiest guests (``customer_id``, ``mall_id``, ``churn_probability``, ``risk_band``,
         ``reasons``, ``message``), highest probability first.
@@ -181,27 +182,29 @@ def score_file(
     model = model if model is not None else cached_champion(lake)
     watch.lap("model")
     at = _naive_utc(now)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="c4-snapshot") as pool:
-        # the history and malls are read while the ELT curates the file (see lake_snapshot)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="c4-score-io") as pool:
+        # S3 work overlaps the computing: the history and malls are read while the ELT curates
+        # the file (see lake_snapshot), and its outputs are written while features are computed.
         snapshot = pool.submit(lake_snapshot, lake)
-        ingest = ingest_file(lake, settings, rel_path, now=at, reject_unknown_malls=reject_unknown_malls)
+        ingest = ingest_file(
+            lake, settings, rel_path, now=at, reject_unknown_malls=reject_unknown_malls, executor=pool
+        )
         watch.lap("ingest")
-        scored = ingest.status == "ok" and ingest.accepted.num_rows > 0
-        if not scored:
+        result = ScoreResult(
+            rel_path,
+            ingest.status,
+            ingest.report.error,
+            ingest.rows_in,
+            ingest.rows_accepted,
+            ingest.rows_rejected,
+            dict(ingest.rejected_by_reason),
+            model_version=model.version,
+        )
+        if ingest.status == "ok" and ingest.accepted.num_rows:
+            _score_rows(lake, settings, model, ingest, result, at, boto3_session, watch, snapshot.result())
+        else:
             snapshot.cancel()
-    result = ScoreResult(
-        rel_path,
-        ingest.status,
-        ingest.report.error,
-        ingest.rows_in,
-        ingest.rows_accepted,
-        ingest.rows_rejected,
-        dict(ingest.rejected_by_reason),
-        model_version=model.version,
-    )
-    if scored:
-        lake_now = snapshot.result()
-        _score_rows(lake, settings, model, ingest.accepted, result, at, boto3_session, watch, lake_now)
+        ingest.wait()  # the file is curated (manifest written) before the call returns
     result.check()
     result.timings_ms = watch.laps
     result.latency_ms = round((time.perf_counter() - started) * 1000.0, 1)
@@ -230,13 +233,14 @@ def _score_rows(
     lake: Lake,
     settings: Settings,
     model: Any,
-    accepted: pa.Table,
+    ingest: IngestResult,
     result: ScoreResult,
     at: datetime,
     boto3_session: Any,
     watch: _Stopwatch,
     snapshot: LakeSnapshot,
 ) -> None:
+    accepted = ingest.accepted
     features, as_of = online_features(lake, accepted, result.source_file, snapshot=snapshot)
     watch.lap("features")
     preds = predictions_frame(
@@ -252,6 +256,8 @@ def _score_rows(
     result.guests_scored = len(preds)
     result.guests_at_risk = int(preds["message"].notna().sum())
     watch.lap("predict")
+    ingest.wait()  # the sessions behind the predictions are curated before the predictions land
+    watch.lap("curated")
     result.predictions = write_predictions(
         lake, preds, source_file=result.source_file, model_version=model.version
     )
