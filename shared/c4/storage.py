@@ -183,9 +183,15 @@ class Lake:
 
     # -- bytes and JSON ----------------------------------------------------------------
     def read_bytes(self, rel: str) -> bytes:
-        """Read a whole file."""
+        """Read a whole file.
+
+        Through a random-access file, whose size is known: on S3 that is one GET of the
+        whole object.  An input stream read to its end fetches it in growing ranged GETs
+        instead (measured on a local S3: 0.24 s against 0.03 s for 12 MB, 39 s against
+        0.25 s for 126 MB).
+        """
         try:
-            with self.fs.open_input_stream(self.path(rel)) as fh:
+            with self.fs.open_input_file(self.path(rel)) as fh:
                 return bytes(fh.read())
         except (FileNotFoundError, OSError) as exc:
             raise StorageError(f"cannot read {self.uri_of(rel)}: {exc}") from exc
