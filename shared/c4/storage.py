@@ -88,7 +88,11 @@ def _s3_filesystem(options: S3Options) -> pafs.S3FileSystem:
         parsed = urlparse(options.endpoint_url)
         kwargs["endpoint_override"] = parsed.netloc or options.endpoint_url
         kwargs["scheme"] = parsed.scheme or "http"
-    return pafs.S3FileSystem(**kwargs)
+    # Delayed open: a file smaller than one part is written by a single PUT when it is closed,
+    # not by a multipart upload (create, part, complete: three round trips).  Measured on a
+    # local S3: 9-15 ms against 27-36 ms per 300 kB file.  Errors surface at close, which
+    # every writer here reaches inside its error handling.
+    return pafs.S3FileSystem(allow_delayed_open=True, **kwargs)
 
 
 class Lake:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pyarrow as pa
@@ -29,6 +30,9 @@ _ARROW_TYPES = {"string": pa.string(), "timestamp": pa.timestamp("us"), "double"
 
 #: Arrow schema of a predictions file (the table's non-partition columns, in order).
 PREDICTIONS_SCHEMA = pa.schema([(name, _ARROW_TYPES[typ]) for name, typ in CHURN_PREDICTIONS.columns])
+
+#: Partition files written at once (S3 PUTs: a file of a day's export spans a few malls).
+WRITE_THREADS = 8
 
 #: Every column of the table as queried, partitions included.
 PREDICTION_COLUMNS = ("customer_id", "mall_id", *PREDICTIONS_SCHEMA.names[1:], "dt")
@@ -75,14 +79,15 @@ def write_predictions(
         history is replayed) are deleted, so a replay never leaves duplicate rows behind.
     """
     name = output_name(source_file, model_version)
-    written: list[str] = []
-    for (dt, mall), part in predictions.groupby(["dt", "mall_id"], sort=True):
-        table = pa.Table.from_pandas(
+    files = {
+        f"{partition_dir(str(dt), str(mall))}/{name}": pa.Table.from_pandas(
             part[list(PREDICTIONS_SCHEMA.names)], schema=PREDICTIONS_SCHEMA, preserve_index=False
         )
-        rel = f"{partition_dir(str(dt), str(mall))}/{name}"
-        lake.write_parquet(rel, table)
-        written.append(rel)
+        for (dt, mall), part in predictions.groupby(["dt", "mall_id"], sort=True)
+    }
+    with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:  # one PUT per partition, together
+        list(pool.map(lambda item: lake.write_parquet(*item), files.items()))
+    written = list(files)
     _delete_stale(lake, sorted({str(d) for d in predictions["dt"]}), name, set(written))
     logger.info("wrote %d predictions of %s to %d partition(s)", len(predictions), source_file, len(written))
     return sorted(written)
