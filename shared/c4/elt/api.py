@@ -37,9 +37,6 @@ from c4.storage import Lake
 
 logger = logging.getLogger(__name__)
 
-#: Rows per row group of a single file's ingest (:class:`DuckEngine` ``row_group_size``): a
-#: 100,000-row upload runs on both cores instead of one (measured: ingest 1.34 -> 1.14 s).
-INGEST_ROW_GROUP = 16_384
 #: Raw bytes per DuckDB chunk: bounds memory on large batches (about 1.5 million sessions).
 CHUNK_BYTES = 320 * 1024 * 1024
 
@@ -147,7 +144,7 @@ def ingest_file(
         report = FileReport(rel_path, STATUS_UNREADABLE, source.error)
         finish_unreadable(lake, [report], at, "duckdb")
         return IngestResult(report, _empty_accepted(), manifest_path(rel_path), clock)
-    engine = DuckEngine(threads=2, row_group_size=INGEST_ROW_GROUP)
+    engine = DuckEngine(threads=2)
     try:
         reports = transform_sources(engine, lake, [source], params, key, clock)
         with clock.stage("write"):

@@ -57,24 +57,11 @@ class DuckEngine:
         Worker threads (DuckDB's default when ``None``).
     memory_limit : str, optional
         DuckDB memory limit, e.g. ``"2GB"`` (it spills to a temporary folder beyond it).
-    row_group_size : int, optional
-        Rows per row group of the working tables.  DuckDB runs a scan on one thread per row
-        group, and an in-memory database always uses 122,880-row groups: a single file of
-        100,000 rows (scoring's ingest) would run every statement on one thread.  With a size
-        given, the working tables live in a database file in the adapter's temporary folder
-        (``ATTACH ... (ROW_GROUP_SIZE n)``), so such a file runs on every thread.  ``None``
-        (default): the in-memory database, for large batches that have many groups anyway.
     """
 
     name = "duckdb"
 
-    def __init__(
-        self,
-        *,
-        threads: int | None = None,
-        memory_limit: str | None = None,
-        row_group_size: int | None = None,
-    ) -> None:
+    def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
         self.con = duckdb.connect(database=":memory:")
         self._tmp = tempfile.TemporaryDirectory(prefix="c4-elt-duckdb-")
         self.con.execute(f"SET temp_directory = {_quote(self._tmp.name)}")
@@ -82,10 +69,6 @@ class DuckEngine:
             self.con.execute(f"SET threads = {int(threads)}")
         if memory_limit:
             self.con.execute(f"SET memory_limit = {_quote(memory_limit)}")
-        if row_group_size:
-            work = os.path.join(self._tmp.name, "work.duckdb")
-            self.con.execute(f"ATTACH {_quote(work)} AS work (ROW_GROUP_SIZE {int(row_group_size)})")
-            self.con.execute("USE work")
         self._tables: set[str] = set()
         self._pseudonyms: dict[bytes, dict[str, str]] = {}
 
