@@ -25,7 +25,18 @@ def _register(con: duckdb.DuckDBPyConnection, lake: Lake, spec: TableSpec) -> bo
     return True
 
 
-def connect(lake: Lake, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def _setting(value: str) -> str:
+    """A value for a quoted ``SET`` literal."""
+    return str(value).replace("'", "''")
+
+
+def connect(
+    lake: Lake,
+    *,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    temp_directory: str | None = None,
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with a view per lake table that has data.
 
     Parameters
@@ -34,6 +45,14 @@ def connect(lake: Lake, *, threads: int | None = None) -> duckdb.DuckDBPyConnect
         The lake to expose.
     threads : int, optional
         DuckDB worker threads (default: DuckDB's choice, all cores).
+    memory_limit : str, optional
+        DuckDB's ``memory_limit`` (e.g. ``"2GB"``): beyond it, joins, aggregates, sorts and
+        temp tables spill to ``temp_directory`` (default: DuckDB's, 80% of the RAM).  It bounds
+        DuckDB's buffer memory only, not what Python makes of the results.
+    temp_directory : str, optional
+        Where DuckDB spills (default: DuckDB's, ``.tmp`` in the working directory for an
+        in-memory database).  DuckDB creates the folder on its first spill and removes what it
+        created when the connection closes.
 
     Returns
     -------
@@ -44,6 +63,10 @@ def connect(lake: Lake, *, threads: int | None = None) -> duckdb.DuckDBPyConnect
     con = duckdb.connect(database=":memory:")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{_setting(memory_limit)}'")
+    if temp_directory:
+        con.execute(f"SET temp_directory = '{_setting(temp_directory)}'")
     for spec in TABLES.values():
         _register(con, lake, spec)
     return con

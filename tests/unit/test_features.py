@@ -6,6 +6,7 @@ import datetime as dt
 import math
 import subprocess
 import sys
+import tempfile
 
 import duckdb
 import numpy as np
@@ -13,9 +14,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from c4.engine import connect
-from c4.features import FEATURE_COLUMNS, FEATURE_SPECS, compute_features, write_features
+from c4.features import FEATURE_COLUMNS, FEATURE_SPECS, batch_connection, compute_features, write_features
 from c4.features.calendar import holiday_table, is_payday, payday_sql
 from c4.features.schema import FEATURE_NAMES
+from c4.features.training import BATCH_MEMORY_LIMIT
 from c4.storage import Lake
 from c4.tables import glue_columns
 
@@ -244,6 +246,32 @@ def test_batch_population_and_shapes(batch: pd.DataFrame) -> None:
     # recency and the model scores agree in direction
     rho = batch[["days_since_last_visit", "pnbd_p_alive"]].corr(method="spearman").iloc[0, 1]
     assert rho < -0.5
+
+
+def _memory_settings(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    row = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+    assert row is not None
+    return str(row[0]), str(row[1])
+
+
+def test_connect_applies_a_memory_limit_and_spill_folder(lake: Lake, tmp_path) -> None:
+    spill = str(tmp_path / "spill")
+    assert _memory_settings(connect(lake, memory_limit="512MiB", temp_directory=spill)) == (
+        "512.0 MiB",
+        spill,
+    )
+    assert _memory_settings(connect(lake)) == _memory_settings(duckdb.connect())  # DuckDB's defaults
+
+
+def test_batch_connection_is_bounded_and_gives_the_same_features(lake: Lake, batch: pd.DataFrame) -> None:
+    reference = duckdb.connect()
+    reference.execute(f"SET memory_limit = '{BATCH_MEMORY_LIMIT}'")
+    con = batch_connection(lake)
+    limit, spill = _memory_settings(con)
+    assert limit == _memory_settings(reference)[0]
+    assert spill.startswith(tempfile.gettempdir()) and "c4-duckdb-" in spill
+    pd.testing.assert_frame_equal(compute_features(con, [T1, T2]), batch, check_exact=True)
+    assert _memory_settings(batch_connection(lake, memory_limit=None)) == _memory_settings(connect(lake))
 
 
 def test_write_features_is_idempotent(tmp_path, batch: pd.DataFrame) -> None:

@@ -60,6 +60,9 @@ logger = logging.getLogger(__name__)
 
 KEYS = ("customer_id", "as_of_date")
 
+#: Rows per Arrow record batch of the final query.
+_BATCH_ROWS = 1 << 17
+
 #: Beyond the last bucket (open end of a running value's interval).
 _NO_BUCKET = 2_147_483_647
 
@@ -129,9 +132,11 @@ def _running_sql(buckets: str, *, one_date: bool = False) -> str:
 
     With ``one_date`` (a single as-of date: every bucket is <= 1), the only value needed is
     the total over all buckets, so one group per guest replaces the window (same values).
+    The sums are kept as BIGINT (DuckDB sums BIGINT into HUGEINT, twice the memory; a sum
+    beyond BIGINT would raise, never wrap).
     """
     if one_date:
-        sums = ",\n".join(f"sum({c}) AS {c}" for c in _RUNNING_SUMS)
+        sums = ",\n".join(f"CAST(sum({c}) AS BIGINT) AS {c}" for c in _RUNNING_SUMS)
         return f"""
             SELECT gid, min(k) AS k, {_NO_BUCKET} AS k_to,
                    {sums},
@@ -140,7 +145,7 @@ def _running_sql(buckets: str, *, one_date: bool = False) -> str:
                    max(os_key) AS os_key, max(login_key) AS login_key
             FROM {buckets} GROUP BY gid
         """
-    sums = ",\n".join(f"sum({c}) OVER w AS {c}" for c in _RUNNING_SUMS)
+    sums = ",\n".join(f"CAST(sum({c}) OVER w AS BIGINT) AS {c}" for c in _RUNNING_SUMS)
     return f"""
         SELECT gid, k, coalesce(lead(k) OVER w, {_NO_BUCKET}) AS k_to,
                {sums},
@@ -252,8 +257,10 @@ def _mall_counts_sql(visits: str, seed: Seed | None = None) -> str:
     return sql if seed is None else f"{sql} UNION ALL SELECT gid, 0, value, n, last FROM {seed.malls}"
 
 
+#: The final query's columns.  The guest and the as-of date come as their integer keys
+#: (``gid``, ``k``): :func:`_result_frame` turns them into shared Python objects.
 _FINAL_COLUMNS = """
-    g.customer_id, a.as_of_date,
+    r.gid, r.k_out AS k,
     a.as_of_date - r.last_date AS days_since_last_visit,
     a.as_of_date - r.first_date AS tenure_days,
     r.n_visits AS visits_total,
@@ -319,32 +326,115 @@ def _guest_frame(
         )
     kept_days = window_days(scratch, visits, capture.day) if capture is not None else None
     scratch.drop(visits, days, buckets)
-    frame = scratch.con.execute(f"""
+    state = None
+    if capture is not None and kept_days is not None:
+        state = capture_state(
+            scratch,
+            running=running,
+            malls=malls,
+            zones=zones,
+            days=kept_days,
+            guests=guests,
+            k=capture.k,
+            day=capture.day,
+            sources=capture.sources,
+        )
+        scratch.drop(kept_days)
+    customer_ids = _by_key(scratch.con, f"SELECT gid, customer_id FROM {guests}")
+    as_of_dates = _by_key(scratch.con, f"SELECT k, as_of_date FROM {asof}")
+    reader = scratch.con.sql(f"""
         SELECT {_FINAL_COLUMNS}
         FROM ({_at_keys_sql(running, keys)}) r
         JOIN {asof} a ON a.k = r.k_out
-        JOIN {guests} g ON g.gid = r.gid
         LEFT JOIN {windows} w ON w.gid = r.gid AND w.k = r.k_out
         LEFT JOIN ({_mode_sql(malls, keys, one_date=one_date)}) hm ON hm.gid = r.gid AND hm.k = r.k_out
         LEFT JOIN ({_mode_sql(zones, keys, one_date=one_date)}) fz ON fz.gid = r.gid AND fz.k = r.k_out
         LEFT JOIN {context} c ON c.mall_id = hm.value AND c.reference_date = a.reference_date
-        ORDER BY r.gid, a.as_of_date  -- gid follows customer_id order (see build_visits)
-    """).df()
-    if capture is None or kept_days is None:
-        return frame, None
-    scratch.drop(windows, keys)
-    state = capture_state(
-        scratch,
-        running=running,
-        malls=malls,
-        zones=zones,
-        days=kept_days,
-        guests=guests,
-        k=capture.k,
-        day=capture.day,
-        sources=capture.sources,
-    )
-    return frame, state
+    """).to_arrow_reader(_BATCH_ROWS)
+    parts = _numpy_batches(reader)
+    scratch.drop_all()  # DuckDB's tables go before the parts are joined into columns
+    return _result_frame(parts, customer_ids, as_of_dates), state
+
+
+def _by_key(con: duckdb.DuckDBPyConnection, sql: str) -> np.ndarray:
+    """Values of a (dense integer key, value) query as an object array indexed by the key."""
+    table = con.sql(sql).to_arrow_table()
+    keys = np.asarray(table.column(0).to_numpy(), dtype=np.int64)
+    out = np.empty(int(keys.max()) + 1 if len(keys) else 1, dtype=object)
+    values = table.column(1)
+    out[keys] = _column(values) if pa.types.is_string(values.type) else values.to_pylist()
+    return out
+
+
+def _objects(values: pa.Array) -> np.ndarray:
+    """Strings as an object array, each distinct value one shared ``str`` (NULL: None)."""
+    encoded = values.dictionary_encode()
+    distinct = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+    index = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy(zero_copy_only=False)
+    return distinct[index]
+
+
+def _column(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A result column as a numpy array of its own (no view on Arrow memory).
+
+    Strings become object arrays of shared ``str`` (None for NULL); integers int64 / int32, or
+    float64 with NaN when NULLs occur; HUGEINT (an Arrow decimal) float64, as DuckDB's own
+    ``df()`` gives it; dates ``datetime64[s]``.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    typ = values.type
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return _objects(values)
+    if pa.types.is_decimal(typ):
+        values = values.cast(pa.float64())
+    array = np.array(values.to_numpy(zero_copy_only=False), copy=True)
+    return array.astype("datetime64[s]") if pa.types.is_date(typ) else array
+
+
+def _numpy_batches(reader: pa.RecordBatchReader) -> dict[str, list[np.ndarray]]:
+    """The columns of a streamed result as numpy parts, one per record batch.
+
+    Each batch is copied out of Arrow as it arrives (:func:`_column`), so Arrow's copy of the
+    result never exists whole next to numpy's.
+    """
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in reader.schema.names}
+    for batch in reader:
+        for name, values in zip(batch.schema.names, batch.columns, strict=True):
+            parts[name].append(_column(values))
+        del batch
+    for field in reader.schema:  # no rows: one empty part of each column's type
+        if not parts[field.name]:
+            parts[field.name].append(_column(pa.array([], type=field.type)))
+    return parts
+
+
+def _result_frame(
+    parts: dict[str, list[np.ndarray]], customer_ids: np.ndarray, as_of_dates: np.ndarray
+) -> pd.DataFrame:
+    """The final query's rows as a frame, ordered by guest then as-of date.
+
+    The query yields the keys ``gid`` and ``k`` instead of the guest's id and the as-of date
+    (so the 64-character ids never travel through DuckDB's joins) and has no ORDER BY: the
+    rows are ordered here by (``gid``, ``k``) (``gid`` follows ``customer_id`` order, see
+    :func:`~c4.features.visits.build_visits`) and the keys mapped through ``customer_ids`` and
+    ``as_of_dates`` (object arrays indexed by key, so the rows share those objects).  Each
+    column is joined from its parts and ordered one at a time (its parts released as it goes).
+    """
+    gid = np.concatenate(parts.pop("gid")).astype(np.int64, copy=False)
+    k = np.concatenate(parts.pop("k")).astype(np.int64, copy=False)
+    order = np.lexsort((k, gid))
+    columns = {"customer_id": customer_ids[gid[order]], "as_of_date": as_of_dates[k[order]]}
+    del gid, k
+    for name in list(parts):
+        columns[name] = np.concatenate(parts.pop(name))[order]
+    # Series of the arrays' own dtypes: pandas would otherwise turn object strings into ``str``.
+    return pd.DataFrame({n: _series(v) for n, v in columns.items()}, copy=False)
+
+
+def _series(values: np.ndarray) -> pd.Series:
+    """A Series on an array without copying it (object arrays stay object, not ``str``)."""
+    return pd.Series(values, dtype=object if values.dtype == object else None, copy=False)
 
 
 def _empty_frame() -> pd.DataFrame:
@@ -357,19 +447,26 @@ def _empty_frame() -> pd.DataFrame:
 
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
-    """Column order and dtypes (ints for counts, floats, strings); rows keep their order."""
-    out = frame.reindex(columns=[*KEYS, *FEATURE_NAMES])
-    for name in FEATURE_NAMES:
-        spec = SPECS_BY_NAME[name]
-        if spec.kind == "categorical":
-            out[name] = out[name].astype(object).where(out[name].notna(), None)
+    """Column order and dtypes (ints for counts, floats, strings); rows keep their order.
+
+    The output shares every column that already has its dtype with ``frame`` (no copy).
+    """
+    columns: dict[str, pd.Series] = {}
+    for name in (*KEYS, *FEATURE_NAMES):
+        col = frame[name] if name in frame.columns else pd.Series(np.nan, index=frame.index)
+        spec = SPECS_BY_NAME.get(name)
+        if spec is None:
+            col = col.astype(object)
+            if name == "as_of_date" and len(col) and frame[name].dtype != object:
+                col = pd.to_datetime(col).dt.date  # _result_frame gives datetime.date objects already
+        elif spec.kind == "categorical":
+            col = col.astype(object).where(col.notna(), None)
         elif spec.athena_type in ("int", "bigint"):
-            out[name] = out[name].astype("int64")
+            col = col.astype("int64")
         else:
-            out[name] = out[name].astype("float64")
-    out["as_of_date"] = pd.to_datetime(out["as_of_date"]).dt.date if len(out) else out["as_of_date"]
-    out["customer_id"] = out["customer_id"].astype(object)
-    return out
+            col = col.astype("float64")
+        columns[name] = col
+    return pd.DataFrame(columns, copy=False)
 
 
 def compute_features(
@@ -451,7 +548,9 @@ def compute_features(
         )
         zones = build_zone_counts(scratch, src, guests, dates=internal, customers=cust)
         if missing:
-            parts.update(compute_population(scratch, population_visits(scratch, read), missing, malls))
+            sample = population_visits(scratch, read)
+            parts.update(compute_population(scratch, sample, missing, malls))
+            scratch.drop(sample)
         scratch.drop(read)
         context = scratch.arrow("mall_context", mall_context_table(parts))
         seed = seed_tables(scratch, state, guests) if state is not None else None
@@ -469,7 +568,7 @@ def compute_features(
             capture=capture,
         )
     if len(internal) > len(dates):  # the state's date was only a bucket boundary
-        frame = frame[pd.to_datetime(frame["as_of_date"]).dt.date.isin(set(dates))].reset_index(drop=True)
+        frame = frame[frame["as_of_date"].isin(set(dates))].reset_index(drop=True)
     if frame.empty:
         return _empty_frame()
     out = _finish(apply_btyd(_derive(frame), parts))
@@ -506,7 +605,6 @@ def _asof_table(scratch: Scratch, dates: Sequence[date]) -> str:
 def _derive(frame: pd.DataFrame) -> pd.DataFrame:
     """Ratios and trends computed from the aggregates (NULL when undefined)."""
     f = frame
-    f["as_of_date"] = pd.to_datetime(f["as_of_date"]).dt.date
     v30 = f["visits_30d"].astype(float)
     v90 = f["visits_90d"].astype(float)
     f["visits_trend_30d"] = v30 - (v90 - v30) / 2.0

@@ -184,6 +184,10 @@ class Scratch:
         for n in names:
             self.con.execute(f"DROP TABLE IF EXISTS {n}")
 
+    def drop_all(self) -> None:
+        """Drop every temp table made so far (frees DuckDB's memory before the end)."""
+        self.drop(*self._tables)
+
     def arrow(self, base: str, data: pa.Table) -> str:
         """Copy an Arrow table into a temp table and return its name."""
         return self.table(base, f"SELECT * FROM {self.view(base, data)}")
