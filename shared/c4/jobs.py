@@ -112,11 +112,16 @@ def run_features(
     """
     import duckdb
 
-    from c4.engine import connect
-    from c4.features import compute_features, default_horizon_days, monthly_as_of_dates, write_features
+    from c4.features import (
+        batch_connection,
+        compute_features,
+        default_horizon_days,
+        monthly_as_of_dates,
+        write_features,
+    )
 
     lake = lake or open_lake(settings)
-    con: duckdb.DuckDBPyConnection = connect(lake)
+    con: duckdb.DuckDBPyConnection = batch_connection(lake)  # bounded DuckDB memory, spills
     horizon = horizon_days or default_horizon_days(con)
     last = con.execute("SELECT max(local_date) FROM sessions").fetchone()
     dates = sorted({*monthly_as_of_dates(con, horizon), *([last[0]] if last and last[0] else [])})

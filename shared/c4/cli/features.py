@@ -25,14 +25,13 @@ def features(
     ] = None,
 ) -> None:
     """Compute guest features as of each date (sessions up to that date only) and write them."""
-    from c4.engine import connect
-    from c4.features import compute_features, monthly_as_of_dates, write_features
+    from c4.features import batch_connection, compute_features, monthly_as_of_dates, write_features
     from c4.features.labels import data_date_range
-    from c4.features.source import quiet, relation_exists
+    from c4.features.source import relation_exists
 
     try:
         target = lake_for(settings_for(lake))
-        con = quiet(connect(target))
+        con = batch_connection(target)  # bounded DuckDB memory, progress bar off
         if not relation_exists(con, "sessions"):
             err_console.print("[red]no curated sessions in the lake:[/red] run c4 generate and c4 elt first")
             raise typer.Exit(2)
