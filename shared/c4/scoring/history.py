@@ -93,6 +93,11 @@ class LakeSnapshot:
     malls: pa.Table
 
 
+def lake_malls(lake: Lake) -> pa.Table:
+    """The lake's mall dimension (``curated/malls``), or the built-in one when it has none."""
+    return lake.dataset(MALLS.location).to_table() if lake.has_data(MALLS.location) else malls_table()
+
+
 def lake_snapshot(lake: Lake) -> LakeSnapshot:
     """The curated history and the mall dimension as they are now (S3 reads; see :class:`LakeSnapshot`).
 
@@ -109,8 +114,7 @@ def lake_snapshot(lake: Lake) -> LakeSnapshot:
     -------
     LakeSnapshot
     """
-    malls = lake.dataset(MALLS.location).to_table() if lake.has_data(MALLS.location) else malls_table()
-    return LakeSnapshot(history_parts(lake), malls)
+    return LakeSnapshot(history_parts(lake), lake_malls(lake))
 
 
 _DATABASE_LOCK = threading.Lock()
@@ -180,7 +184,7 @@ def scoring_connection(
         f"UNION ALL SELECT {cols} FROM {_NEW}"
     )
     if malls is None:
-        malls = lake.dataset(MALLS.location).to_table() if lake.has_data(MALLS.location) else malls_table()
+        malls = lake_malls(lake)
     con.register(_MALLS, malls)
     return con
 
