@@ -165,8 +165,12 @@ def curated_history(lake: Lake) -> pa.Table:
     pyarrow.Table
         Schema :data:`HISTORY_SCHEMA` (:func:`history_parts` concatenated).
     """
-    tables = history_parts(lake)
-    return pa.concat_tables(tables) if tables else HISTORY_SCHEMA.empty_table()
+    return concat_history(history_parts(lake))
+
+
+def concat_history(parts: Sequence[pa.Table]) -> pa.Table:
+    """History tables as one (an empty :data:`HISTORY_SCHEMA` table when there are none)."""
+    return pa.concat_tables(parts) if parts else HISTORY_SCHEMA.empty_table()
 
 
 # -- summaries of history tables (what a stored running state is checked against) -------------
@@ -259,7 +263,7 @@ def rows_after(parts: Sequence[pa.Table], day: date) -> pa.Table:
                 pc.greater(table.column("local_date"), pa.scalar(day, pa.date32()))
             )
         keep.append(part)
-    return pa.concat_tables(keep) if keep else HISTORY_SCHEMA.empty_table()
+    return concat_history(keep)
 
 
 def guests_until(parts: Sequence[pa.Table], day: date, sources: set[str]) -> set[str]:

@@ -35,6 +35,7 @@ from c4.features.store import read_population
 from c4.malls import malls_table
 from c4.scoring.cache import (
     HISTORY_SCHEMA,
+    concat_history,
     counts_until,
     curated_history,
     guests_until,
@@ -368,7 +369,7 @@ def online_features(
         _compute, lake, accepted, source_file, as_of, threads=threads, population=population, malls=malls
     )
     if population is None:
-        whole = history if history is not None or snapshot is None else _concat(snapshot.parts)
+        whole = history if history is not None or snapshot is None else concat_history(snapshot.parts)
         frame = job(customers, history=whole)
         why = "population parts computed"
     else:
@@ -383,16 +384,12 @@ def online_features(
             small = partial(job, threads=threads or STATE_PATH_THREADS)
             frames.append(small(plan.clean, history=recent, state=plan.state))
         if plan.dirty:
-            whole = history if history is not None else pa.concat_tables(parts) if parts else None
+            whole = history if history is not None else concat_history(parts)
             frames.append(job(plan.dirty, history=whole))
         frame = _combine(frames)
         why = f"{len(plan.clean)} guests from the {plan.why}, {len(plan.dirty)} from their whole history"
     logger.info("features of %d guests of %s as of %s (%s)", len(frame), source_file, as_of, why)
     return frame, as_of
-
-
-def _concat(parts: Sequence[pa.Table]) -> pa.Table:
-    return pa.concat_tables(parts) if parts else HISTORY_SCHEMA.empty_table()
 
 
 def _combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
