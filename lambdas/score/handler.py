@@ -8,6 +8,7 @@ records of the batch succeed.
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -43,6 +44,10 @@ def _pseudonym_key() -> str | None:
 
 SETTINGS = Settings.from_env(pseudonym_key=_pseudonym_key())
 SCORER = Scorer(SETTINGS, idempotency_table=os.getenv(IDEMPOTENCY_ENV))
+# What the cold start built (modules, settings, clients) lives as long as the container: keep
+# it out of the garbage collector's full passes, which would walk it again and again (measured:
+# a full pass took 0.17 s of a 2-3 s warm call; 0.005 s once it is frozen).
+gc.freeze()
 
 
 @tracer.capture_method

@@ -1,14 +1,23 @@
-"""A single file's ingest with its writes deferred to an executor (scoring overlaps them)."""
+"""The DuckDB engine: a single file's deferred writes, and its two ways of holding relations."""
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from c4.elt import ingest_file
+from c4.elt.batch import run_batch
+from c4.elt.duck import DuckEngine
+from c4.elt.samples import FILES, write_sample_raw
 from c4.settings import Settings
 from c4.storage import open_lake
+
+from tests.data.bad_files.corpus import DAY, NOW, cases
 
 
 def _upload(n: int) -> bytes:
@@ -35,3 +44,49 @@ def test_ingest_with_an_executor_returns_rows_first_and_writes_on_wait(tmp_path)
     assert lake.exists(result.manifest_path)
     assert lake.list_files("quarantine")  # the rejected row
     assert {"write", "manifests"} <= set(result.stage_times.as_dict())
+
+
+def _batch_outputs(tmp_path, arrow: bool) -> tuple[dict, dict[str, pa.Table], dict[str, bytes]]:
+    """The sample files and the whole bad-file corpus in one batch, with one engine mode."""
+    lake = open_lake(Settings(lake=str(tmp_path / ("arrow" if arrow else "tables"))))
+    files = dict(FILES)
+    for case in cases():
+        files[f"raw/sessions/mall_id=CL01/date={DAY}/{case.filename}"] = case.data
+    write_sample_raw(lake, files)
+    engine = DuckEngine(threads=2, arrow=arrow)
+    try:
+        summary = run_batch(engine, lake, b"unit-test-key-0123456789", now=NOW)
+    finally:
+        engine.close()
+    curated = {f: pq.read_table(lake.path(f)) for f in lake.list_files("curated/sessions")}
+    quarantine = {f: lake.read_bytes(f) for f in lake.list_files("quarantine")}
+    counts = {
+        r.source_file: (r.status, r.rows_in, r.rows_accepted, r.rejected_by_reason) for r in summary.reports
+    }
+    return counts, curated, quarantine
+
+
+def _ordered(table: pa.Table) -> pa.Table:
+    table = table.drop_columns(["ingested_at"])
+    return table.take(pc.sort_indices(table, [(n, "ascending") for n in table.column_names]))
+
+
+def test_arrow_relations_give_the_same_outputs_as_duckdb_tables(tmp_path):
+    """``DuckEngine(arrow=True)`` (single uploads) changes where relations live, not a row."""
+    counts_t, curated_t, quarantine_t = _batch_outputs(tmp_path, arrow=False)
+    counts_a, curated_a, quarantine_a = _batch_outputs(tmp_path, arrow=True)
+    assert counts_a == counts_t
+    assert sum(c[2] for c in counts_t.values()) > 0 and any(c[3] for c in counts_t.values())
+    assert sorted(curated_a) == sorted(curated_t)
+    for f, table in curated_t.items():
+        assert _ordered(curated_a[f]).equals(_ordered(table)), f
+    assert sorted(quarantine_a) == sorted(quarantine_t)
+    for f, data in quarantine_t.items():
+        if f.endswith(".jsonl"):  # rejected rows: same lines apart from the rejection time
+            strip = [
+                json.dumps({k: v for k, v in json.loads(x).items() if k != "rejected_at"})
+                for x in data.splitlines()
+            ]
+            again = [json.dumps({k: v for k, v in json.loads(x).items() if k != "rejected_at"})
+                     for x in quarantine_a[f].splitlines()]  # fmt: skip
+            assert again == strip, f

@@ -12,12 +12,15 @@ from c4.modeling.model import FeatureInfo
 from c4.modeling.reasons import (
     _paths,
     contributions,
+    forest_apply,
+    forest_proba,
     rank_reasons,
     raw_proba,
     reason_matrix,
     reason_text,
     top_reason_indices,
 )
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -157,3 +160,18 @@ def test_missing_values_read_as_what_their_absence_means() -> None:
     )
     assert reason_text(other, 0.25, 0.0, "es") == "Parte de las visitas en fin de semana: 0.25 (habitual: 0)"
     assert "—" not in reason_text(signal, None, None, "es")
+
+
+@pytest.mark.parametrize("family", ["random", "extra"])
+def test_forest_proba_and_apply_equal_scikit_learns(family):
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(600, 5))
+    y = (X[:, 0] + rng.normal(scale=0.5, size=600) > 0).astype(int)
+    cls = RandomForestClassifier if family == "random" else ExtraTreesClassifier
+    forest = cls(n_estimators=13, max_depth=4, n_jobs=2, random_state=0).fit(X, y)
+    rows = rng.normal(size=(257, 5))
+    np.testing.assert_allclose(forest_proba(forest, rows), forest.predict_proba(rows), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(forest_apply(forest, rows), forest.apply(rows))
+    once = forest_proba(forest, rows, threads=3)
+    np.testing.assert_array_equal(forest_proba(forest, rows, threads=3), once)  # no thread-timing noise
+    np.testing.assert_array_equal(forest_apply(forest, rows, threads=20), forest.apply(rows))  # > trees

@@ -26,7 +26,7 @@ from c4.elt.duck import DuckEngine
 from c4.elt.outputs import FileReport, manifest_path
 from c4.elt.parse import STAGING_SCHEMA, parse_bytes
 from c4.elt.pipeline import run_transform
-from c4.elt.probe import HEAD_BYTES, SourceFile, parquet_probe_from_metadata, probe_bytes, probe_file
+from c4.elt.probe import SourceFile, probe_data, probe_file
 from c4.elt.results import CurateResult, EltSummary, IngestResult
 from c4.elt.schema import CURATED_SCHEMA, EXISTING_SCHEMA
 from c4.elt.sql import SqlParams
@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 #: Raw bytes per DuckDB chunk: bounds memory on large batches (about 1.5 million sessions).
 CHUNK_BYTES = 320 * 1024 * 1024
+#: A single file up to this size is transformed with its relations in Arrow (``DuckEngine(arrow=True)``:
+#: faster; a larger one in DuckDB tables, which stay within DuckDB's memory limit).
+ARROW_MAX_BYTES = 64 * 1024 * 1024
 
 
 def run_elt(
@@ -103,6 +106,7 @@ def ingest_file(
     now: datetime | None = None,
     reject_unknown_malls: bool = False,
     executor: Executor | None = None,
+    data: bytes | None = None,
 ) -> IngestResult:
     """Curate one raw file end to end: validate, pseudonymise, append to curated, quarantine, manifest.
 
@@ -128,6 +132,8 @@ def ingest_file(
         rows) is back as soon as the rows are transformed, and the caller must call
         :meth:`IngestResult.wait` before it relies on the file being curated (scoring
         computes features meanwhile).  Default: written before returning.
+    data : bytes, optional
+        The file's content, when the caller has read it already (the lake is not read again).
 
     Returns
     -------
@@ -139,12 +145,17 @@ def ingest_file(
     params = SqlParams(reference=at, ingested_at=at, reject_unknown_malls=reject_unknown_malls)
     clock = StageTimes()
     with clock.stage("probe"):
-        source = probe_file(lake, rel_path, validate_mapping(mapping))
+        if data is None:
+            source = probe_file(lake, rel_path, validate_mapping(mapping))
+        else:
+            source = probe_data(rel_path, data, validate_mapping(mapping))
     if not source.readable:
         report = FileReport(rel_path, STATUS_UNREADABLE, source.error)
         finish_unreadable(lake, [report], at, "duckdb")
         return IngestResult(report, _empty_accepted(), manifest_path(rel_path), clock)
-    engine = DuckEngine(threads=2)
+    engine = DuckEngine(
+        threads=2, arrow=source.size <= ARROW_MAX_BYTES, files=None if data is None else {rel_path: data}
+    )
     try:
         reports = transform_sources(engine, lake, [source], params, key, clock)
         with clock.stage("write"):
@@ -201,13 +212,7 @@ def read_sessions_file(
     """
     data = Path(path).read_bytes()
     rel = name or str(path)
-    source = probe_bytes(rel, data[:HEAD_BYTES], len(data), validate_mapping(mapping))
-    if source.readable and source.fmt == "parquet":
-        try:
-            meta = pq.read_metadata(io.BytesIO(data))
-        except Exception as exc:  # corrupt footers raise several pyarrow types
-            raise UnreadableFileError(f"{rel}: corrupt Parquet file: {exc}") from exc
-        source = parquet_probe_from_metadata(source, meta, validate_mapping(mapping))
+    source = probe_data(rel, data, validate_mapping(mapping))
     if not source.readable:
         raise UnreadableFileError(f"{rel}: {source.error}")
     return parse_bytes(data, source)
@@ -286,7 +291,7 @@ def curate_table(
     at = naive_utc(now)
     params = SqlParams(reference=at, ingested_at=at, reject_unknown_malls=reject_unknown_malls)
     files = sorted(set(staging.column("source_file").to_pylist())) or [source_file]
-    engine = DuckEngine(threads=2)
+    engine = DuckEngine(threads=2, arrow=True)  # the input is in memory already
     try:
         engine.load_staging_table(staging)
         outcome = run_transform(

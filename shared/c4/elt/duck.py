@@ -5,6 +5,13 @@ concatenated and read in one scan by DuckDB's CSV reader (malformed lines come f
 rejects table; see :mod:`c4.elt.duck_read`), JSON lines as one text column parsed with
 DuckDB's JSON functions, Parquet through the Python reader.  Large batches are processed in
 chunks of files (bounded memory); each chunk is a complete incremental run.
+
+Relations live in DuckDB tables (the batch: they count against the memory limit and spill
+to disk) or, for a small input such as one uploaded file, in Arrow tables registered with
+DuckDB (``arrow=True``).  Writing an in-memory DuckDB table costs more than the query that
+fills it at that size (a 100,000-row upload: the CSV scan 0.10 s into a table against 0.04 s
+into Arrow), and a table under DuckDB's 122,880-row group is scanned by one thread, while an
+Arrow table's record batches are scanned in parallel.
 """
 
 from __future__ import annotations
@@ -15,12 +22,14 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from c4.elt import duck_read as dr
 from c4.elt.outputs import (
@@ -38,6 +47,9 @@ from c4.exceptions import C4Error
 from c4.storage import Lake
 
 logger = logging.getLogger(__name__)
+
+#: Rows per record batch of a relation kept in Arrow (DuckDB scans the batches in parallel).
+ARROW_BATCH_ROWS = 16_384
 
 
 def _quote(value: str) -> str:
@@ -57,11 +69,24 @@ class DuckEngine:
         Worker threads (DuckDB's default when ``None``).
     memory_limit : str, optional
         DuckDB memory limit, e.g. ``"2GB"`` (it spills to a temporary folder beyond it).
+    arrow : bool
+        Keep every relation in an Arrow table registered with DuckDB instead of a DuckDB table
+        (faster for a small input; the memory is outside DuckDB's limit and cannot spill, so
+        not for batch chunks).
+    files : mapping, optional
+        Raw files already read (lake-relative path -> content): read from here, not the lake.
     """
 
     name = "duckdb"
 
-    def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        arrow: bool = False,
+        files: Mapping[str, bytes] | None = None,
+    ) -> None:
         self.con = duckdb.connect(database=":memory:")
         self._tmp = tempfile.TemporaryDirectory(prefix="c4-elt-duckdb-")
         self.con.execute(f"SET temp_directory = {_quote(self._tmp.name)}")
@@ -70,7 +95,11 @@ class DuckEngine:
         if memory_limit:
             self.con.execute(f"SET memory_limit = {_quote(memory_limit)}")
         self._tables: set[str] = set()
+        self._arrow: dict[str, pa.Table] | None = {} if arrow else None
+        self._staged: list[pa.Table] = []  # staging pieces, arrow mode
+        self._written: pa.Table | None = None  # curated rows fetched for an S3 write
         self._pseudonyms: dict[bytes, dict[str, str]] = {}
+        self._files = dict(files or {})
 
     def close(self) -> None:
         """Close the connection and remove its temporary folder."""
@@ -79,7 +108,10 @@ class DuckEngine:
 
     # -- generic relations ------------------------------------------------------------------
     def register(self, name: str, table: pa.Table) -> None:
-        """Create (or replace) table ``name`` from an Arrow table."""
+        """Create (or replace) relation ``name`` from an Arrow table."""
+        if self._arrow is not None:
+            self._keep(name, table)
+            return
         view = f"__arrow_{name}"
         self.con.register(view, table)
         try:
@@ -89,23 +121,44 @@ class DuckEngine:
         self._tables.add(name)
 
     def materialize(self, name: str, sql: str) -> None:
-        """Create (or replace) table ``name`` from a SELECT."""
+        """Create (or replace) relation ``name`` from a SELECT."""
+        if name == "curated_out":
+            self._written = None
+        if self._arrow is not None:
+            self._keep(name, self._to_arrow(sql))
+            return
         self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
         self._tables.add(name)
+
+    def _to_arrow(self, sql: str) -> pa.Table:
+        """A SELECT's result in record batches of :data:`ARROW_BATCH_ROWS` rows."""
+        return self.con.sql(sql).to_arrow_reader(ARROW_BATCH_ROWS).read_all()
+
+    def _keep(self, name: str, table: pa.Table) -> None:
+        """Hold ``table`` as relation ``name`` (arrow mode): registered with DuckDB, no copy."""
+        assert self._arrow is not None
+        self.drop(name)
+        self.con.register(name, table)
+        self._arrow[name] = table
 
     def fetch(self, sql: str) -> pa.Table:
         """Run a SELECT and return its result as Arrow."""
         return self.con.sql(sql).to_arrow_table()
 
     def drop(self, *names: str) -> None:
-        """Drop tables."""
+        """Drop relations."""
         for name in names:
+            if self._arrow is not None and name in self._arrow:
+                self.con.unregister(name)
+                del self._arrow[name]
+                continue
             self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
             self._tables.discard(name)
 
     def reset(self) -> None:
-        """Drop every table this adapter created (between chunks of a batch)."""
-        self.drop(*sorted(self._tables))
+        """Drop every relation this adapter created (between chunks of a batch)."""
+        self.drop(*sorted(self._tables), *sorted(self._arrow or ()))
+        self._staged, self._written = [], None
         for row in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall():
             self.con.execute(f'DROP TABLE IF EXISTS "{row[0]}"')
 
@@ -118,21 +171,32 @@ class DuckEngine:
         dict[str, str]
             Files found unreadable while reading (path -> error), e.g. invalid UTF-8 further in.
         """
-        self.register("staging", STAGING_SCHEMA.empty_table())
+        self.drop("staging")
+        self._staged = []
+        if self._arrow is None:
+            self.register("staging", STAGING_SCHEMA.empty_table())
         self.con.execute("SET preserve_insertion_order = true")  # rows are attributed by scan order
         errors: dict[str, str] = {}
         groups: dict[tuple[Any, ...], list[SourceFile]] = {}
+        reader = self._reader(lake)
         for src in sources:
             if src.fmt == "parquet":
-                self._insert_arrow(parse_bytes(lake.read_bytes(src.rel_path), src))
+                self._insert_arrow(parse_bytes(reader(src.rel_path), src))
                 continue
             key = (src.fmt, src.delimiter, src.columns if src.fmt == "csv" else (), src.resolved)
             groups.setdefault(key, []).append(src)
-        reader = _reader(lake)
         for i, group in enumerate(groups.values()):
             errors.update(self._read_group(i, group, reader))
         self.con.execute("SET preserve_insertion_order = false")
+        if self._arrow is not None:
+            pieces, self._staged = self._staged, []
+            self._keep("staging", pa.concat_tables(pieces) if pieces else STAGING_SCHEMA.empty_table())
         return errors
+
+    def _reader(self, lake: Lake) -> Callable[[str], bytes]:
+        """Read a raw file: the content given at construction, else from the lake."""
+        from_lake = _lake_reader(lake)
+        return lambda rel: self._files[rel] if rel in self._files else from_lake(rel)
 
     def _read_group(self, i: int, group: list[SourceFile], read: Callable[[str], bytes]) -> dict[str, str]:
         src = group[0]
@@ -141,30 +205,55 @@ class DuckEngine:
         concat = dr.concatenate(group, read, target, header=header, boundary=boundary)
         try:
             self.register(f"files_{i}", concat.files)
-            self.materialize(f"raw_{i}", dr.read_sql(i, src, target))
+            raw = self._scan(i, src, target)
         finally:
             os.remove(target)
         test, prepare, select, row_filter = dr.values_sql(src)
         self.materialize(f"rejects_{i}", dr.rejects_sql(i))
-        bounds = self.fetch(dr.boundaries_sql(i, test)).column("rid").to_numpy()
-        n_rows = int(self.fetch(f"SELECT COUNT(*) AS n FROM raw_{i}").column("n")[0].as_py())
+        rowid = "rowid" if raw is None else dr.ARROW_ROWID
+        bounds = self.fetch(dr.boundaries_sql(i, test, rowid)).column("rid").to_numpy()
+        n_rows = self._count(f"raw_{i}") if raw is None else raw.num_rows
         attr = dr.attribution(
             bounds, n_rows, concat.files, self.fetch(f"SELECT j, local_line FROM rejects_{i}")
         )
-        self.con.register(f"attr_{i}", attr)
-        try:
-            self.con.execute(dr.insert_sql(i, test, prepare, select, row_filter))
-        finally:
-            self.con.unregister(f"attr_{i}")
+        if raw is None:
+            self.con.register(f"attr_{i}", attr)
+            try:
+                self.con.execute(dr.insert_sql(i, test, prepare, select, row_filter))
+            finally:
+                self.con.unregister(f"attr_{i}")
+        else:  # the attribution becomes two more columns of the scan: no positional join
+            self._keep(
+                f"raw_{i}",
+                raw.append_column("fj", attr.column("fj")).append_column("line_no", attr.column("line_no")),
+            )
+            rows = self._to_arrow(dr.staged_rows_sql(i, test, prepare, select, row_filter, attributed=True))
+            self._staged.append(rows.rename_columns(STAGING_SCHEMA.names).cast(STAGING_SCHEMA))
         bad = self.con.execute(dr.encoding_errors_sql(i)).fetchall()
         self.drop(f"raw_{i}", f"rej_{i}", f"scan_{i}", f"files_{i}", f"rejects_{i}")
         return {path: f"not UTF-8 text (invalid byte sequence on line {line})" for path, line in bad}
+
+    def _scan(self, i: int, src: SourceFile, target: str) -> pa.Table | None:
+        """Scan a group's concatenated file into ``raw_<i>`` (returned too in arrow mode)."""
+        if self._arrow is None:
+            self.materialize(f"raw_{i}", dr.read_sql(i, src, target))
+            return None
+        raw = self._to_arrow(dr.read_sql(i, src, target))
+        raw = raw.append_column(dr.ARROW_ROWID, pa.array(np.arange(raw.num_rows, dtype=np.int64)))
+        self._keep(f"raw_{i}", raw)
+        return raw
+
+    def _count(self, name: str) -> int:
+        return int(self.fetch(f'SELECT COUNT(*) AS n FROM "{name}"').column("n")[0].as_py())
 
     def load_staging_table(self, table: pa.Table) -> None:
         """Create ``staging`` from an Arrow table (already in the staging schema)."""
         self.register("staging", table.cast(STAGING_SCHEMA))
 
     def _insert_arrow(self, table: pa.Table) -> None:
+        if self._arrow is not None:
+            self._staged.append(table.cast(STAGING_SCHEMA))
+            return
         self.con.register("__arrow_insert", table)
         try:
             self.con.execute("INSERT INTO staging SELECT * FROM __arrow_insert")
@@ -173,7 +262,17 @@ class DuckEngine:
 
     # -- writing ------------------------------------------------------------------------------
     def new_rows(self) -> pa.Table:
-        """The accepted rows of the processed files (curated schema plus ``dt``)."""
+        """The accepted rows of the processed files (curated schema plus ``dt``).
+
+        Ordered by ``source_file``, ``dt``, ``session_start`` (then ``session_id`` when they come
+        from the rows :meth:`prepare_outputs` fetched for an S3 write: those are reused).
+        """
+        if self._written is not None:
+            rows = self._written.filter(self._written.column("_is_new")).select([*CURATED_COLUMNS, "dt"])
+            if pc.count_distinct(rows.column("source_file")).as_py() > 1:  # ordered by file key first
+                keys = ("source_file", "dt", "session_start", "session_id")
+                rows = rows.sort_by([(k, "ascending") for k in keys])
+            return rows
         cols = ", ".join(CURATED_COLUMNS)
         return self.fetch(
             f"SELECT {cols}, dt FROM curated_out WHERE _is_new ORDER BY source_file, dt, session_start"
@@ -186,18 +285,22 @@ class DuckEngine:
 
     def write_outputs(self, lake: Lake) -> list[str]:
         """Write ``curated_out`` (one Parquet file per dt and key) and ``rejected_out`` (JSON lines)."""
-        return self.prepare_outputs(lake)()
+        written = self.prepare_outputs(lake)()
+        self._written = None  # a batch chunk's rows are not kept once written
+        return written
 
     def prepare_outputs(self, lake: Lake) -> Callable[[], list[str]]:
         """Take the outputs out of DuckDB now; the returned call writes them (no connection needed).
 
         On S3 the rows are fetched as Arrow here and the call encodes and uploads them, so it
-        can run after :meth:`close`, in another thread.  On a local lake DuckDB's own parallel
-        writer writes the curated files here (it needs the connection) and the call writes the
+        can run after :meth:`close`, in another thread; :meth:`new_rows` then filters the
+        fetched rows instead of querying again.  On a local lake DuckDB's own parallel writer
+        writes the curated files here (it needs the connection) and the call writes the
         quarantined rows.
         """
         if lake.is_s3:
             curated = self.fetch("SELECT * FROM curated_out ORDER BY _key, dt, session_start, session_id")
+            self._written = curated
             written: list[str] = []
         else:
             curated, written = None, self._copy_curated(lake)
@@ -306,7 +409,7 @@ def _read_existing_arrow(lake: Lake, files: list[str]) -> pa.Table:
     return table.cast(EXISTING_SCHEMA)
 
 
-def _reader(lake: Lake) -> Callable[[str], bytes]:
+def _lake_reader(lake: Lake) -> Callable[[str], bytes]:
     """Read raw files: straight from disk on a local lake, through the lake (S3) otherwise."""
     if lake.is_s3:
         return lake.read_bytes

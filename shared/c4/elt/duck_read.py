@@ -238,18 +238,28 @@ def attribution(boundaries: np.ndarray, n_rows: int, files: pa.Table, rejects: p
     return pa.table({"fj": pa.array(fj), "line_no": pa.array(line)})
 
 
-def insert_sql(i: int, boundary_test: str, prepare: str, select: str, row_filter: str) -> str:
-    """INSERT INTO staging the rows and rejected lines of group ``i``.
+#: Scan-position column added to a group's scan when it is kept as an Arrow table (an Arrow
+#: scan has no ``rowid``).
+ARROW_ROWID = "__rid"
 
-    Needs ``raw_<i>`` (the scan, in file order), ``attr_<i>`` (:func:`attribution`, same order),
-    ``files_<i>`` (see :class:`ConcatFile`) and ``rejects_<i>`` (:func:`rejects_sql`).
+
+def staged_rows_sql(
+    i: int, boundary_test: str, prepare: str, select: str, row_filter: str, *, attributed: bool = False
+) -> str:
+    """The staging rows of group ``i``: its scanned rows and its rejected lines.
+
+    Needs ``raw_<i>`` (the scan, in file order), ``files_<i>`` (see :class:`ConcatFile`),
+    ``rejects_<i>`` (:func:`rejects_sql`) and the attribution (:func:`attribution`): either
+    ``attr_<i>`` (same order as the scan, attached by a ``POSITIONAL JOIN``) or, with
+    ``attributed``, the columns ``fj`` and ``line_no`` of ``raw_<i>`` itself.
     """
-    nulls = ", ".join("NULL" for _ in CONTRACT_COLUMNS)
-    return f"""INSERT INTO staging
-    WITH rows_ AS (
-        SELECT a.fj, a.line_no, r.*{prepare}
-        FROM raw_{i} AS r POSITIONAL JOIN attr_{i} AS a
+    rows = (
+        f"SELECT r.*{prepare} FROM raw_{i} AS r"
+        if attributed
+        else f"SELECT a.fj, a.line_no, r.*{prepare} FROM raw_{i} AS r POSITIONAL JOIN attr_{i} AS a"
     )
+    nulls = ", ".join("NULL" for _ in CONTRACT_COLUMNS)
+    return f"""WITH rows_ AS ({rows})
     SELECT f.rel_path, r.line_no, {select}
     FROM rows_ AS r
     JOIN files_{i} AS f ON f.j = r.fj
@@ -259,9 +269,18 @@ def insert_sql(i: int, boundary_test: str, prepare: str, select: str, row_filter
     FROM rejects_{i} WHERE error_type <> 'INVALID ENCODING'"""
 
 
-def boundaries_sql(i: int, boundary_test: str) -> str:
-    """Scan positions of the boundary rows of group ``i`` (ascending)."""
-    return f"SELECT rowid AS rid FROM raw_{i} AS r WHERE COALESCE({boundary_test}, FALSE) ORDER BY rid"
+def insert_sql(i: int, boundary_test: str, prepare: str, select: str, row_filter: str) -> str:
+    """INSERT INTO staging the rows and rejected lines of group ``i`` (:func:`staged_rows_sql`)."""
+    return "INSERT INTO staging " + staged_rows_sql(i, boundary_test, prepare, select, row_filter)
+
+
+def boundaries_sql(i: int, boundary_test: str, rowid: str = "rowid") -> str:
+    """Scan positions of the boundary rows of group ``i`` (ascending).
+
+    ``rowid`` names the scan-position column: DuckDB's ``rowid`` for a table,
+    :data:`ARROW_ROWID` for an Arrow scan.
+    """
+    return f"SELECT {rowid} AS rid FROM raw_{i} AS r WHERE COALESCE({boundary_test}, FALSE) ORDER BY rid"
 
 
 def encoding_errors_sql(i: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
 import logging
 from collections.abc import Mapping
@@ -244,6 +245,32 @@ def probe_file(lake: Lake, rel_path: str, mapping: Mapping[str, str] | None = No
     probe = probe_bytes(rel_path, bytes(head), size, mapping)
     if probe.readable and probe.fmt == "parquet":
         probe = probe_parquet(lake, probe, mapping)
+    return probe
+
+
+def probe_data(rel_path: str, data: bytes, mapping: Mapping[str, str] | None = None) -> SourceFile:
+    """Probe a file whose bytes are already in memory (as :func:`probe_file` does from the lake).
+
+    Parameters
+    ----------
+    rel_path : str
+        The file's name (lake-relative path).
+    data : bytes
+        Its whole content.
+    mapping : mapping, optional
+        Contract column -> source column.
+
+    Returns
+    -------
+    SourceFile
+    """
+    probe = probe_bytes(rel_path, data[:HEAD_BYTES], len(data), mapping)
+    if probe.readable and probe.fmt == "parquet":
+        try:
+            meta = pq.read_metadata(io.BytesIO(data))
+        except Exception as exc:  # pyarrow raises several types for corrupt footers
+            return probe.failed(f"corrupt Parquet file: {exc}")
+        probe = parquet_probe_from_metadata(probe, meta, mapping)
     return probe
 
 

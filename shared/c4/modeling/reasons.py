@@ -47,6 +47,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,8 @@ from c4.exceptions import ModelError
 
 logger = logging.getLogger(__name__)
 
+#: Threads a forest's trees are split over when scoring (:func:`forest_proba`).
+FOREST_THREADS = 2
 #: Quantile buckets per numeric feature in the screen.
 SCREEN_BUCKETS = 32
 #: Distinct categories per categorical feature in the screen (more: the rest score 0).
@@ -179,7 +182,10 @@ class CalibratedScorer:
         if self.split is None or self._parts is None:
             raise ModelError("this model cannot be scored on a preprocessed matrix")
         final = self.split.final
-        out = getattr(final, self._parts.response)(Xt)
+        if self._parts.response == "predict_proba" and _is_forest(final):
+            out = forest_proba(final, Xt)
+        else:
+            out = getattr(final, self._parts.response)(Xt)
         raw = np.asarray(out[:, 1] if self._parts.response == "predict_proba" else out, dtype=float)
         return raw, self._parts.calibrate(raw)
 
@@ -231,6 +237,64 @@ def _is_forest(final: Any) -> bool:
         and all(hasattr(t, "tree_") for t in trees)
         and list(getattr(final, "classes_", [])) == [0, 1]
     )
+
+
+def _tree_groups(forest: Any, threads: int) -> list[list[Any]]:
+    return [g for g in (forest.estimators_[i::threads] for i in range(threads)) if g]
+
+
+def forest_proba(forest: Any, X: np.ndarray, threads: int = FOREST_THREADS) -> np.ndarray:
+    """``forest.predict_proba(X)`` of a fitted random / extra trees classifier, without joblib.
+
+    The same average of the trees' probabilities as scikit-learn's, with the trees split over
+    ``threads`` threads (a tree's prediction releases the GIL).  scikit-learn dispatches one
+    joblib task per tree and its result retrieval polls: on C4's small forests that costs
+    more than the trees (measured: the predict stage of a 20,000-guest file 0.47 s against
+    0.35 s).  Each thread sums its trees in order and the parts are added in order, so the
+    result does not depend on thread timing.
+
+    Parameters
+    ----------
+    forest : RandomForestClassifier or ExtraTreesClassifier
+        Fitted, one output.
+    X : numpy.ndarray
+        Rows in the forest's input space.
+    threads : int
+        Threads.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, n_classes)`` probabilities.
+    """
+    X = np.ascontiguousarray(X, dtype=np.float32)  # the trees' input type (as the forest's check)
+
+    def part(trees: list[Any]) -> np.ndarray:
+        acc = np.zeros((len(X), forest.n_classes_))
+        for tree in trees:
+            acc += tree.predict_proba(X, check_input=False)
+        return acc
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        parts = list(pool.map(part, _tree_groups(forest, threads)))
+    total = parts[0]
+    for p in parts[1:]:
+        total += p
+    return total / len(forest.estimators_)
+
+
+def forest_apply(forest: Any, X: np.ndarray, threads: int = FOREST_THREADS) -> np.ndarray:
+    """``forest.apply(X)``: each row's leaf in each tree, ``(n, n_trees)`` (see :func:`forest_proba`)."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+
+    def part(trees: list[Any]) -> list[np.ndarray]:
+        return [tree.apply(X, check_input=False) for tree in trees]
+
+    leaves: list[np.ndarray | None] = [None] * len(forest.estimators_)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for i, got in enumerate(pool.map(part, _tree_groups(forest, threads))):
+            leaves[i::threads] = got
+    return np.array(leaves).T
 
 
 def _paths(forest: Any, n_columns: int) -> tuple[np.ndarray, np.ndarray]:
@@ -487,7 +551,7 @@ def _path_screen(scorer: CalibratedScorer, Xt: np.ndarray) -> np.ndarray | None:
     import scipy.sparse as sp  # scipy is loaded with scikit-learn already
 
     nodes, offsets = table
-    leaves = (np.asarray(scorer.split.final.apply(Xt)) + offsets).ravel()
+    leaves = (forest_apply(scorer.split.final, Xt) + offsets).ravel()
     n, trees = len(Xt), len(offsets)
     hits = sp.csr_matrix(
         (np.ones(n * trees, dtype=np.float32), leaves, np.arange(0, n * trees + 1, trees)),

@@ -76,7 +76,7 @@ def _malls(ids: list[str], homes: pd.Series, seen: Mapping[str, str | None]) -> 
     safe: dict[Any, str] = {}
     out = []
     for c, h in zip(ids, homes.tolist(), strict=True):
-        value = seen.get(c) if h is None or (isinstance(h, float) and np.isnan(h)) else h
+        value = seen.get(c) if h is None or h is pd.NA or (isinstance(h, float) and np.isnan(h)) else h
         mall = safe.get(value)
         if mall is None:
             mall = safe[value] = partition_value(value)
@@ -129,7 +129,7 @@ def predictions_frame(
     bands, at_risk = _bands(model, proba, countries.astype(object))
     reasons, mains = _texts(model, features, top)
     messages = retention_messages_frame(features, mains, at_risk)
-    ids = [str(c) for c in features["customer_id"]]
+    ids = list(map(str, features["customer_id"].tolist()))
     homes = features["home_mall_id"] if "home_mall_id" in features.columns else pd.Series([None] * n)
     malls = _malls(ids, homes.astype(object), seen_at or {})
     out = pd.DataFrame(

@@ -18,8 +18,10 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from c4.elt import IngestResult, ingest_file
+from c4.elt.api import ARROW_MAX_BYTES
 from c4.exceptions import C4Error, ConfigurationError
 from c4.scoring.catalog import register_partitions
 from c4.scoring.champion import cached_champion
@@ -182,12 +184,19 @@ def score_file(
     model = model if model is not None else cached_champion(lake)
     watch.lap("model")
     at = _naive_utc(now)
+    data = _read_upload(lake, rel_path)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="c4-score-io") as pool:
         # S3 work overlaps the computing: the history and malls are read while the ELT curates
         # the file (see lake_snapshot), and its outputs are written while features are computed.
         snapshot = pool.submit(lake_snapshot, lake)
         ingest = ingest_file(
-            lake, settings, rel_path, now=at, reject_unknown_malls=reject_unknown_malls, executor=pool
+            lake,
+            settings,
+            rel_path,
+            now=at,
+            reject_unknown_malls=reject_unknown_malls,
+            executor=pool,
+            data=data,
         )
         watch.lap("ingest")
         result = ScoreResult(
@@ -222,9 +231,32 @@ def score_file(
     return result
 
 
-def _seen_at(accepted: pa.Table) -> dict[str, str | None]:
-    """Guest -> the mall of the guest's latest session in the file."""
-    rows = accepted.select(["customer_id", "mall_id", "session_start"]).to_pandas()
+def _read_upload(lake: Lake, rel_path: str) -> bytes | None:
+    """The upload's bytes, read whole once (the ELT probes and parses them: one GET, not two).
+
+    ``None`` (the ELT reads the lake itself, and reports what it finds) when the object cannot
+    be read or is too large to hold twice over (:data:`c4.elt.api.ARROW_MAX_BYTES`).
+    """
+    try:
+        with lake.open_input(rel_path) as fh:
+            return None if fh.size() > ARROW_MAX_BYTES else bytes(fh.read())
+    except OSError:
+        return None
+
+
+def _seen_at(accepted: pa.Table, features: pd.DataFrame) -> dict[str, str | None]:
+    """Guest -> the mall of the guest's latest session in the file, for guests without a home mall.
+
+    Only those guests need it (:func:`c4.scoring.predict.predictions_frame`): usually a handful.
+    """
+    homes = features["home_mall_id"] if "home_mall_id" in features.columns else None
+    who = features["customer_id"] if homes is None else features.loc[homes.isna(), "customer_id"]
+    if len(who) == 0:
+        return {}
+    mask = pc.is_in(
+        accepted.column("customer_id"), value_set=pa.array(list(map(str, who.tolist())), pa.string())
+    )
+    rows = accepted.filter(mask).select(["customer_id", "mall_id", "session_start"]).to_pandas()
     last = rows.sort_values("session_start", kind="mergesort").groupby("customer_id", sort=False).last()
     return {str(k): (None if pd.isna(v) else str(v)) for k, v in last["mall_id"].items()}
 
@@ -250,7 +282,7 @@ def _score_rows(
         as_of=datetime.combine(as_of + timedelta(days=1), dtime()),
         source_file=result.source_file,
         scored_at=at,
-        seen_at=_seen_at(accepted),
+        seen_at=_seen_at(accepted, features),
     )
     result.as_of = as_of
     result.guests_scored = len(preds)
