@@ -168,13 +168,15 @@ class Lake:
         Hidden files and files starting with ``_`` or ``.`` are skipped.
         """
         base = self.path(prefix)
-        info = self.fs.get_file_info(base)
-        if info.type == pafs.FileType.NotFound:
-            return []
-        if info.type == pafs.FileType.File:
-            return [self.relative(base)]
+        try:  # one listing; what it cannot list (a file, or nothing) is looked at after
+            items = self.fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+        except (NotADirectoryError, FileNotFoundError):
+            items = []
+        if not items:
+            info = self.fs.get_file_info(base)
+            return [self.relative(base)] if info.type == pafs.FileType.File else []
         out = []
-        for item in self.fs.get_file_info(pafs.FileSelector(base, recursive=True)):
+        for item in items:
             if item.type != pafs.FileType.File:
                 continue
             name = posixpath.basename(item.path)
@@ -198,6 +200,19 @@ class Lake:
             with self.fs.open_input_file(self.path(rel)) as fh:
                 return bytes(fh.read())
         except (FileNotFoundError, OSError) as exc:
+            raise StorageError(f"cannot read {self.uri_of(rel)}: {exc}") from exc
+
+    def read_bytes_if_exists(self, rel: str) -> bytes | None:
+        """Read a whole file, or ``None`` when it does not exist.
+
+        One request fewer on S3 than :meth:`exists` followed by :meth:`read_bytes`.
+        """
+        try:
+            with self.fs.open_input_file(self.path(rel)) as fh:
+                return bytes(fh.read())
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
             raise StorageError(f"cannot read {self.uri_of(rel)}: {exc}") from exc
 
     def open_input(self, rel: str) -> Any:
@@ -255,6 +270,14 @@ class Lake:
 
     def read_parquet(self, rel: str) -> pa.Table:
         """Read one Parquet file, or every Parquet file below a folder (Hive partitions kept)."""
+        if rel.endswith(".parquet"):  # one file: read it without listing first
+            try:
+                with self.fs.open_input_file(self.path(rel)) as fh:
+                    return pq.ParquetFile(fh, pre_buffer=True).read()
+            except (FileNotFoundError, IsADirectoryError):
+                pass  # a folder named *.parquet (or nothing): the dataset path below says which
+            except OSError as exc:
+                raise StorageError(f"cannot read {self.uri_of(rel)}: {exc}") from exc
         return self.dataset(rel).to_table()
 
     def dataset(self, rel: str, *, schema: pa.Schema | None = None) -> ds.Dataset:

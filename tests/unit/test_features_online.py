@@ -14,6 +14,7 @@ from c4.features import compute_features, write_features
 from c4.features.context import PopulationParts, reference_date
 from c4.features.state import read_state, state_dates, write_state
 from c4.features.store import population_path, read_population
+from c4.scoring import history
 from c4.scoring.cache import SESSIONS_SCHEMA, clear_history_cache
 from c4.scoring.history import SCORING_SESSIONS, clear_state_cache, online_features, scoring_connection
 from c4.storage import Lake
@@ -157,6 +158,26 @@ def test_repeated_scoring_calls_give_the_same_rows(state_lake: Lake) -> None:
     assert len(once) > 10
     pd.testing.assert_frame_equal(once, twice, check_exact=True)
     pd.testing.assert_frame_equal(once, wide, check_exact=True)
+
+
+def test_the_state_path_in_parallel_parts_gives_the_same_rows(state_lake: Lake, monkeypatch) -> None:
+    # Given a file served from the running state, computed whole
+    day = dt.date(2025, 9, 17)
+    accepted, source = _day_file(state_lake, day)
+    guests = sorted(pc.unique(accepted.column("customer_id")).to_pylist())
+    population = _parts(compute_features(connect(state_lake), [day], customers=guests), day)
+    whole, _ = online_features(state_lake, accepted, source, population=population)
+    # When its guests are split in three parts computed at once (few guests per part allowed)
+    monkeypatch.setattr(history, "MIN_PART_GUESTS", 1)
+    monkeypatch.setattr(history, "STATE_PATH_PARTS", 3)
+    calls: list[int] = []
+    compute = history._compute
+    monkeypatch.setattr(history, "_compute", lambda *a, **k: calls.append(1) or compute(*a, **k))
+    parts, _ = online_features(state_lake, accepted, source, population=population)
+    # Then the rows are the same bit for bit, in guest order
+    assert len(calls) == 3 and len(whole) > 10
+    assert _served(state_lake, accepted, source, day) == (len(guests), 0)
+    pd.testing.assert_frame_equal(parts, whole, check_exact=True)
 
 
 def _day_file(lake: Lake, day: dt.date) -> tuple[pa.Table, str]:

@@ -16,6 +16,7 @@ from c4.engine import connect
 from c4.exceptions import ConfigurationError, ModelError
 from c4.scoring import score_file
 from c4.scoring.champion import cached_champion, clear_cache
+from c4.scoring.history import lake_snapshot
 from c4.scoring.writer import PREDICTIONS_SCHEMA
 
 from tests.unit.test_scoring_support import held_bytes, scoring_lake
@@ -95,6 +96,21 @@ def test_replaying_a_file_overwrites_instead_of_duplicating(tmp_path: Path) -> N
     assert len(after) == len(before) == first.guests_scored
     assert connect(lake).execute("SELECT count(*) FROM sessions").fetchone()[0] == sessions_before
     assert second.rows_accepted == first.rows_accepted
+    # And the same predictions: the file's own earlier rows are left out of its history
+    keys = ["customer_id", "mall_id", "churn_probability", "risk_band", "reasons", "message"]
+    pd.testing.assert_frame_equal(
+        after.sort_values("customer_id")[keys].reset_index(drop=True),
+        before.sort_values("customer_id")[keys].reset_index(drop=True),
+    )
+    # (the history snapshot does not even read them: they are in no part it returns)
+    own = {
+        r["source_file"]
+        for t in lake_snapshot(lake, rel).parts
+        for r in t.select(["source_file"]).to_pylist()
+    }
+    assert rel not in own and rel in {
+        r["source_file"] for t in lake_snapshot(lake).parts for r in t.select(["source_file"]).to_pylist()
+    }
 
 
 def test_same_content_uploaded_twice_under_two_names_scores_nothing_twice(tmp_path: Path) -> None:

@@ -138,7 +138,7 @@ def ingest_file(
     Returns
     -------
     IngestResult
-        Counts and the accepted curated rows.
+        Counts and the accepted curated rows (in no particular order).
     """
     key = settings.resolve_pseudonym_key()
     at = naive_utc(now)
@@ -158,18 +158,36 @@ def ingest_file(
     )
     try:
         reports = transform_sources(engine, lake, [source], params, key, clock)
-        with clock.stage("write"):
-            write = engine.prepare_outputs(lake)
         if executor is None:
+            with clock.stage("write"):
+                write = engine.prepare_outputs(lake)
             _finish(lake, write, reports, at, clock)
         with clock.stage("result"):
-            accepted = engine.new_rows() if reports[0].status == "ok" else _empty_accepted()
+            accepted = engine.new_rows(ordered=False) if reports[0].status == "ok" else _empty_accepted()
+    except BaseException:
+        engine.close()
+        raise
+    result = IngestResult(reports[0], accepted, manifest_path(rel_path), clock)
+    if executor is None:
+        engine.close()
+    else:  # the engine is the background job's from here on: it takes the outputs out and closes it
+        try:
+            result.defer(executor.submit(_write_and_close, engine, lake, reports, at))
+        except BaseException:  # e.g. the executor is shut down
+            engine.close()
+            raise
+    return result
+
+
+def _write_and_close(engine: DuckEngine, lake: Lake, reports: list[FileReport], at: datetime) -> StageTimes:
+    """Take a file's outputs out of the engine, close it, then write them and the manifest."""
+    clock = StageTimes()
+    try:
+        with clock.stage("write"):
+            write = engine.prepare_outputs(lake)
     finally:
         engine.close()
-    result = IngestResult(reports[0], accepted, manifest_path(rel_path), clock)
-    if executor is not None:
-        result.defer(executor.submit(_finish, lake, write, reports, at, StageTimes()))
-    return result
+    return _finish(lake, write, reports, at, clock)
 
 
 def _finish(

@@ -29,7 +29,6 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from c4.elt import duck_read as dr
 from c4.elt.outputs import (
@@ -261,22 +260,24 @@ class DuckEngine:
             self.con.unregister("__arrow_insert")
 
     # -- writing ------------------------------------------------------------------------------
-    def new_rows(self) -> pa.Table:
+    def new_rows(self, *, ordered: bool = True) -> pa.Table:
         """The accepted rows of the processed files (curated schema plus ``dt``).
 
-        Ordered by ``source_file``, ``dt``, ``session_start`` (then ``session_id`` when they come
-        from the rows :meth:`prepare_outputs` fetched for an S3 write: those are reused).
+        Parameters
+        ----------
+        ordered : bool
+            Order them by ``source_file``, ``dt``, ``session_start``; otherwise in no particular
+            order (saves a sort).  After :meth:`prepare_outputs` fetched the curated rows for an
+            S3 write, those are reused (no second query).
         """
         if self._written is not None:
             rows = self._written.filter(self._written.column("_is_new")).select([*CURATED_COLUMNS, "dt"])
-            if pc.count_distinct(rows.column("source_file")).as_py() > 1:  # ordered by file key first
-                keys = ("source_file", "dt", "session_start", "session_id")
-                rows = rows.sort_by([(k, "ascending") for k in keys])
+            if ordered:  # they come grouped by output file only
+                rows = rows.sort_by([(k, "ascending") for k in ("source_file", "dt", "session_start")])
             return rows
         cols = ", ".join(CURATED_COLUMNS)
-        return self.fetch(
-            f"SELECT {cols}, dt FROM curated_out WHERE _is_new ORDER BY source_file, dt, session_start"
-        )
+        order = " ORDER BY source_file, dt, session_start" if ordered else ""
+        return self.fetch(f"SELECT {cols}, dt FROM curated_out WHERE _is_new{order}")
 
     def rejected_rows(self) -> pa.Table:
         """The rejected rows (quarantine schema)."""
@@ -298,8 +299,8 @@ class DuckEngine:
         writes the curated files here (it needs the connection) and the call writes the
         quarantined rows.
         """
-        if lake.is_s3:
-            curated = self.fetch("SELECT * FROM curated_out ORDER BY _key, dt, session_start, session_id")
+        if lake.is_s3:  # grouped by output file; rows not sorted within a file, as DuckDB's writer
+            curated = self.fetch("SELECT * FROM curated_out ORDER BY _key, dt")
             self._written = curated
             written: list[str] = []
         else:

@@ -161,6 +161,9 @@ def write_groups(
 ) -> list[str]:
     """Write one Parquet file per group of consecutive rows with equal ``keys``.
 
+    zstd level 1, as DuckDB's writer on a local lake: about 10% less CPU than level 3 for
+    files 3% larger.
+
     Parameters
     ----------
     lake : Lake
@@ -187,7 +190,7 @@ def write_groups(
     def encode(bound: tuple[int, int]) -> tuple[str, bytes]:
         start, stop = bound
         buf = io.BytesIO()
-        pq.write_table(data.slice(start, stop - start), buf, compression="zstd")
+        pq.write_table(data.slice(start, stop - start), buf, compression="zstd", compression_level=1)
         return path_of(*(col[start].as_py() for col in key_cols)), buf.getvalue()
 
     return write_files(lake, parallel(encode, _bounds(table, keys)))

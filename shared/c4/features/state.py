@@ -21,6 +21,7 @@ Stored per state (``features/state/reference_date=S/``):
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -281,10 +282,10 @@ def state_dates(lake: Lake) -> list[date]:
 
 def read_state_document(lake: Lake, reference: date) -> dict[str, Any] | None:
     """A state's ``state.json`` (None when absent or of another layout version)."""
-    path = f"{state_folder(reference)}/state.json"
-    if not lake.exists(path):
+    data = lake.read_bytes_if_exists(f"{state_folder(reference)}/state.json")
+    if data is None:
         return None
-    doc = dict(lake.read_json(path))
+    doc = dict(json.loads(data.decode("utf-8")))
     return doc if doc.get("version") == STATE_VERSION else None
 
 

@@ -14,6 +14,7 @@ modification time), drops the deleted ones, and hands DuckDB one in-memory table
 from __future__ import annotations
 
 import logging
+import posixpath
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
@@ -108,13 +109,17 @@ def _listing(lake: Lake) -> dict[str, Stamp]:
     return out
 
 
-def history_parts(lake: Lake) -> list[pa.Table]:
+def history_parts(lake: Lake, *, skip: str | None = None) -> list[pa.Table]:
     """The curated history of the lake in memory, one table per curated file (path order).
 
     Parameters
     ----------
     lake : Lake
         The lake.
+    skip : str, optional
+        Leave out the curated files of this name (without ``.parquet``): an upload's own
+        files (:func:`c4.elt.contract.curated_key`) when it is scored again, whose rows
+        scoring leaves out anyway; they are neither read nor kept.
 
     Returns
     -------
@@ -126,6 +131,8 @@ def history_parts(lake: Lake) -> list[pa.Table]:
         history = _HISTORIES.setdefault(lake.uri, _LakeHistory())
     with history.lock:
         listing = _listing(lake)
+        if skip is not None:
+            listing = {p: v for p, v in listing.items() if posixpath.basename(p) != f"{skip}.parquet"}
         stale = [p for p in history.stamps if p not in listing]
         fresh = [p for p, stamp in listing.items() if history.stamps.get(p) != stamp]
         for path in stale:

@@ -188,7 +188,7 @@ def score_file(
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="c4-score-io") as pool:
         # S3 work overlaps the computing: the history and malls are read while the ELT curates
         # the file (see lake_snapshot), and its outputs are written while features are computed.
-        snapshot = pool.submit(lake_snapshot, lake)
+        snapshot = pool.submit(lake_snapshot, lake, rel_path)
         ingest = ingest_file(
             lake,
             settings,
