@@ -430,7 +430,7 @@ def cold_start(env: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def warm_runs(h: Any, key: str, n: int = 3) -> dict[str, Any]:
+def warm_runs(h: Any, key: str, n: int = 5) -> dict[str, Any]:
     """The handler on one 100k-session object, ``n`` times: wall, CPU, stages, handler overhead."""
     summaries: list[dict[str, Any]] = []
     score = h.SCORER.score

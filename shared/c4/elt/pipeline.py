@@ -112,7 +112,8 @@ def run_transform(
     with clock.stage("outcomes"):
         engine.materialize("curated_out", sql("curated_out"))
         engine.materialize("rejected_out", sql("rejected_out"))
-        engine.drop("candidates", "duplicates", "visited", "pseudonyms")
+        # only the outputs stay: they may be kept a while (written in the background)
+        engine.drop("candidates", "duplicates", "visited", "pseudonyms", "validated", "existing")
         _count_outcomes(engine, reports, sql)
     return TransformOutcome(reports)
 

@@ -166,6 +166,7 @@ class CalibratedScorer:
         self._checked = self._parts is None
         self.split = _split(self._parts.estimator, self.features) if self._parts else None
         self._paths: tuple[np.ndarray, np.ndarray] | None = None
+        self._reference: tuple[Any, np.ndarray] | None = None
 
     def __call__(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """``(raw, calibrated)`` scores of each row."""
@@ -188,6 +189,40 @@ class CalibratedScorer:
             out = getattr(final, self._parts.response)(Xt)
         raw = np.asarray(out[:, 1] if self._parts.response == "predict_proba" else out, dtype=float)
         return raw, self._parts.calibrate(raw)
+
+    @property
+    def matrix_dtype(self) -> type[np.floating[Any]]:
+        """The preprocessed matrix's type: float32 for a forest, else float64.
+
+        A forest's trees read float32: a float64 matrix would be converted again for every
+        changed copy scored (the same values either way).
+        """
+        forest = self.split is not None and self._parts is not None and _is_forest(self.split.final)
+        return (
+            np.float32
+            if forest and self._parts is not None and self._parts.response == "predict_proba"
+            else np.float64
+        )
+
+    def reference_row(
+        self, X: pd.DataFrame, features: Sequence[str], references: Mapping[str, Any]
+    ) -> np.ndarray:
+        """The reference values as a preprocessed row (only with :attr:`split`), kept between calls.
+
+        Transforming one row costs as much as a few thousand (the pipeline's fixed cost), so it
+        is done once per column types, features and references.
+        """
+        if self.split is None:
+            raise ModelError("this model has no preprocessed matrix")
+        key = (
+            tuple(map(str, X.dtypes)),
+            tuple(features),
+            tuple((k, repr(references.get(k))) for k in features),
+        )
+        if self._reference is None or self._reference[0] != key:
+            frame = _reference_frame(X, features, references)
+            self._reference = (key, np.asarray(self.split.pre.transform(frame), dtype=float)[0])
+        return self._reference[1]
 
     def path_table(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Per-leaf path contributions of a random / extra trees final step (see :func:`_paths`)."""
@@ -584,10 +619,8 @@ class _Guests:
         self.Xt: np.ndarray | None = None
         split = scorer.split
         if split is not None:
-            self.Xt = np.asarray(split.pre.transform(X), dtype=float)
-            self.rt = np.asarray(split.pre.transform(_reference_frame(X, features, references)), dtype=float)[
-                0
-            ]
+            self.Xt = np.asarray(split.pre.transform(X), dtype=scorer.matrix_dtype)
+            self.rt = scorer.reference_row(X, features, references)
             self.base = scorer.on_matrix(self.Xt)
             if not scorer._checked:
                 scorer._check(X, self.base[1])

@@ -85,17 +85,24 @@ def write_predictions(
         )
         for (dt, mall), part in predictions.groupby(["dt", "mall_id"], sort=True)
     }
+    dts = sorted({str(d) for d in predictions["dt"]})
     with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:  # one PUT per partition, together
+        listed = pool.submit(_same_name, lake, dts, name)  # listed meanwhile: nothing of it is written
         list(pool.map(lambda item: lake.write_parquet(*item), files.items()))
+        stale = [rel for rel in listed.result() if rel not in files]
+    for rel in stale:
+        lake.delete(rel)
+        logger.info("deleted stale predictions file %s", rel)
     written = list(files)
-    _delete_stale(lake, sorted({str(d) for d in predictions["dt"]}), name, set(written))
     logger.info("wrote %d predictions of %s to %d partition(s)", len(predictions), source_file, len(written))
     return sorted(written)
 
 
-def _delete_stale(lake: Lake, dts: list[str], name: str, keep: set[str]) -> None:
-    for dt in dts:
-        for rel in lake.list_files(f"{CHURN_PREDICTIONS.location}/dt={dt}", suffixes=(".parquet",)):
-            if posixpath.basename(rel) == name and rel not in keep:
-                lake.delete(rel)
-                logger.info("deleted stale predictions file %s", rel)
+def _same_name(lake: Lake, dts: list[str], name: str) -> list[str]:
+    """Files called ``name`` in any partition of these ``dt`` (an earlier run's, or this one's)."""
+    return [
+        rel
+        for dt in dts
+        for rel in lake.list_files(f"{CHURN_PREDICTIONS.location}/dt={dt}", suffixes=(".parquet",))
+        if posixpath.basename(rel) == name
+    ]
