@@ -53,8 +53,9 @@ def speed_probe(n: int = 3) -> float:
     """Seconds for a fixed pure-Python loop (median of ``n``): this machine's speed right now.
 
     The 2 cores are shared with other machines' work, and the same code runs up to ~40% slower
-    at times at the same load average.  Quoted with every result so they can be compared:
-    about 0.20-0.25 s is the machine at its usual speed.
+    at times at the same load average.  Quoted with every result so they can be compared
+    (0.09 s on 2026-12-01 with the dev venv's Python 3.11).  It catches a slow CPU, not every
+    kind of interference: warm runs of 1.76 and 2.43 s followed a probe of 0.09 s.
     """
     runs = []
     for _ in range(n):
