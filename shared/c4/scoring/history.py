@@ -62,7 +62,9 @@ _COLUMNS = list(HISTORY_SCHEMA.names)  # what the features read (and source_file
 STATE_PATH_THREADS = 1
 #: The running-state path's guests are computed in this many parts at once, each on its own
 #: connection and thread: two independent queries keep two cores busy where one query with two
-#: DuckDB threads does not (measured: 0.61 s against 0.48 s, 20,000 guests, same rows).
+#: DuckDB threads does not (measured with the other core idle: 0.51 s against 0.38 s for 20,000
+#: guests, same rows; inside a warm call, where the ELT's background write takes the other core,
+#: even, at 0.23 CPU-s more).
 STATE_PATH_PARTS = 2
 #: Fewest guests per part: below it the fixed cost of a part outweighs the parallelism.
 MIN_PART_GUESTS = 2_500
