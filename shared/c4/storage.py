@@ -196,14 +196,13 @@ class Lake:
         instead (measured on a local S3: 0.24 s against 0.03 s for 12 MB, 39 s against
         0.25 s for 126 MB).
         """
-        try:
-            with self.fs.open_input_file(self.path(rel)) as fh:
-                return bytes(fh.read())
-        except (FileNotFoundError, OSError) as exc:
-            raise StorageError(f"cannot read {self.uri_of(rel)}: {exc}") from exc
+        data = self.read_bytes_if_exists(rel)
+        if data is None:
+            raise StorageError(f"cannot read {self.uri_of(rel)}: no such file")
+        return data
 
     def read_bytes_if_exists(self, rel: str) -> bytes | None:
-        """Read a whole file, or ``None`` when it does not exist.
+        """Read a whole file (as :meth:`read_bytes`), or ``None`` when it does not exist.
 
         One request fewer on S3 than :meth:`exists` followed by :meth:`read_bytes`.
         """

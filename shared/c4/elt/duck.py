@@ -96,7 +96,6 @@ class DuckEngine:
         self._tables: set[str] = set()
         self._arrow: dict[str, pa.Table] | None = {} if arrow else None
         self._staged: list[pa.Table] = []  # staging pieces, arrow mode
-        self._written: pa.Table | None = None  # curated rows fetched for an S3 write
         self._pseudonyms: dict[bytes, dict[str, str]] = {}
         self._files = dict(files or {})
 
@@ -121,8 +120,6 @@ class DuckEngine:
 
     def materialize(self, name: str, sql: str) -> None:
         """Create (or replace) relation ``name`` from a SELECT."""
-        if name == "curated_out":
-            self._written = None
         if self._arrow is not None:
             self._keep(name, self._to_arrow(sql))
             return
@@ -157,7 +154,7 @@ class DuckEngine:
     def reset(self) -> None:
         """Drop every relation this adapter created (between chunks of a batch)."""
         self.drop(*sorted(self._tables), *sorted(self._arrow or ()))
-        self._staged, self._written = [], None
+        self._staged = []
         for row in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall():
             self.con.execute(f'DROP TABLE IF EXISTS "{row[0]}"')
 
@@ -267,14 +264,8 @@ class DuckEngine:
         ----------
         ordered : bool
             Order them by ``source_file``, ``dt``, ``session_start``; otherwise in no particular
-            order (saves a sort).  After :meth:`prepare_outputs` fetched the curated rows for an
-            S3 write, those are reused (no second query).
+            order (saves a sort).
         """
-        if self._written is not None:
-            rows = self._written.filter(self._written.column("_is_new")).select([*CURATED_COLUMNS, "dt"])
-            if ordered:  # they come grouped by output file only
-                rows = rows.sort_by([(k, "ascending") for k in ("source_file", "dt", "session_start")])
-            return rows
         cols = ", ".join(CURATED_COLUMNS)
         order = " ORDER BY source_file, dt, session_start" if ordered else ""
         return self.fetch(f"SELECT {cols}, dt FROM curated_out WHERE _is_new{order}")
@@ -286,22 +277,18 @@ class DuckEngine:
 
     def write_outputs(self, lake: Lake) -> list[str]:
         """Write ``curated_out`` (one Parquet file per dt and key) and ``rejected_out`` (JSON lines)."""
-        written = self.prepare_outputs(lake)()
-        self._written = None  # a batch chunk's rows are not kept once written
-        return written
+        return self.prepare_outputs(lake)()
 
     def prepare_outputs(self, lake: Lake) -> Callable[[], list[str]]:
         """Take the outputs out of DuckDB now; the returned call writes them (no connection needed).
 
         On S3 the rows are fetched as Arrow here and the call encodes and uploads them, so it
-        can run after :meth:`close`, in another thread; :meth:`new_rows` then filters the
-        fetched rows instead of querying again.  On a local lake DuckDB's own parallel writer
+        can run after :meth:`close`, in another thread.  On a local lake DuckDB's own parallel writer
         writes the curated files here (it needs the connection) and the call writes the
         quarantined rows.
         """
         if lake.is_s3:  # grouped by output file; rows not sorted within a file, as DuckDB's writer
             curated = self.fetch("SELECT * FROM curated_out ORDER BY _key, dt")
-            self._written = curated
             written: list[str] = []
         else:
             curated, written = None, self._copy_curated(lake)

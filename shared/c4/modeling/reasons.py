@@ -183,12 +183,20 @@ class CalibratedScorer:
         if self.split is None or self._parts is None:
             raise ModelError("this model cannot be scored on a preprocessed matrix")
         final = self.split.final
-        if self._parts.response == "predict_proba" and _is_forest(final):
-            out = forest_proba(final, Xt)
-        else:
-            out = getattr(final, self._parts.response)(Xt)
+        out = forest_proba(final, Xt) if self._forest else getattr(final, self._parts.response)(Xt)
         raw = np.asarray(out[:, 1] if self._parts.response == "predict_proba" else out, dtype=float)
         return raw, self._parts.calibrate(raw)
+
+    @property
+    def _forest(self) -> bool:
+        """Whether the matrix shortcut's final step is a forest scored by its probabilities."""
+        split, parts = self.split, self._parts
+        return (
+            split is not None
+            and parts is not None
+            and parts.response == "predict_proba"
+            and _is_forest(split.final)
+        )
 
     @property
     def matrix_dtype(self) -> type[np.floating[Any]]:
@@ -197,12 +205,7 @@ class CalibratedScorer:
         A forest's trees read float32: a float64 matrix would be converted again for every
         changed copy scored (the same values either way).
         """
-        forest = self.split is not None and self._parts is not None and _is_forest(self.split.final)
-        return (
-            np.float32
-            if forest and self._parts is not None and self._parts.response == "predict_proba"
-            else np.float64
-        )
+        return np.float32 if self._forest else np.float64
 
     def reference_row(
         self, X: pd.DataFrame, features: Sequence[str], references: Mapping[str, Any]
