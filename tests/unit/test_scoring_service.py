@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import sys
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 from c4.elt import file_id
 from c4.engine import connect
 from c4.exceptions import ConfigurationError, ModelError
-from c4.scoring import score_file
+from c4.scoring import score_file, service
 from c4.scoring.champion import cached_champion, clear_cache
 from c4.scoring.history import lake_snapshot
 from c4.scoring.writer import PREDICTIONS_SCHEMA
@@ -273,3 +275,44 @@ def test_a_failed_curated_write_fails_the_call_and_writes_no_predictions(tmp_pat
     result = score_file(lake, settings, rel, now=facts["now"])
     assert result.guests_scored == len(_predictions(lake)) > 0
     assert "curated" in result.timings_ms
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="thread priorities are set on Linux only")
+def test_the_background_write_runs_below_the_calls_priority(tmp_path: Path, monkeypatch) -> None:
+    # Given an upload (the ELT's outputs are written in the background while features are computed)
+    lake, settings, facts = scoring_lake(tmp_path)
+    rel = _upload(lake, "CL01.csv", held_bytes(facts, "CL01"))
+    import c4.elt.api as elt_api
+
+    seen: list[int] = []
+    write_reports = elt_api.write_reports
+
+    def spy(*args, **kwargs):
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return write_reports(*args, **kwargs)
+
+    monkeypatch.setattr(elt_api, "write_reports", spy)
+    # When it is scored
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    result = score_file(lake, settings, rel, now=facts["now"])
+    # Then the write ran niced (it takes the CPU the scoring leaves), and the call's own
+    # thread kept its priority
+    assert result.guests_scored > 0
+    assert seen == [min(mine + service.BACKGROUND_NICE, 19)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
+
+
+def test_background_priority_can_be_switched_off(monkeypatch) -> None:
+    monkeypatch.setattr(service, "BACKGROUND_NICE", 0)
+    got: list[int] = []
+
+    def run() -> None:
+        before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) if sys.platform == "linux" else 0
+        service.background_priority()
+        after = os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) if sys.platform == "linux" else 0
+        got.append(after - before)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    assert got == [0]

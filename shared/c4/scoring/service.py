@@ -9,6 +9,9 @@ calibrated probability, risk band, reasons and retention message -> ``churn_pred
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -39,6 +42,8 @@ logger = logging.getLogger(__name__)
 UPLOADS_PREFIX = "raw/uploads/"
 #: Guests listed in a result's ``riskiest``.
 RISKIEST = 10
+#: How much lower (nice levels) the ELT's background write runs than the scoring call.
+BACKGROUND_NICE = 10
 
 
 @dataclass
@@ -185,17 +190,22 @@ def score_file(
     watch.lap("model")
     at = _naive_utc(now)
     data = _read_upload(lake, rel_path)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="c4-score-io") as pool:
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="c4-score-read") as reader,
+        ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="c4-score-write", initializer=background_priority
+        ) as writer,
+    ):
         # S3 work overlaps the computing: the history and malls are read while the ELT curates
         # the file (see lake_snapshot), and its outputs are written while features are computed.
-        snapshot = pool.submit(lake_snapshot, lake, rel_path)
+        snapshot = reader.submit(lake_snapshot, lake, rel_path)
         ingest = ingest_file(
             lake,
             settings,
             rel_path,
             now=at,
             reject_unknown_malls=reject_unknown_malls,
-            executor=pool,
+            executor=writer,
             data=data,
         )
         watch.lap("ingest")
@@ -229,6 +239,17 @@ def score_file(
         result.latency_ms,
     )
     return result
+
+
+def background_priority() -> None:
+    """Lower the calling thread's CPU priority by :data:`BACKGROUND_NICE` (Linux; else a no-op)."""
+    if BACKGROUND_NICE <= 0 or sys.platform != "linux":
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + BACKGROUND_NICE)
+    except OSError as exc:  # not permitted here: the writes run at normal priority
+        logger.debug("background priority not lowered: %s", exc)
 
 
 def _read_upload(lake: Lake, rel_path: str) -> bytes | None:
