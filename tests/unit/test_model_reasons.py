@@ -70,6 +70,24 @@ def test_risky_guests_get_plain_word_reasons(outcome) -> None:  # type: ignore[n
         model.reasons(risky, lang="fr")
 
 
+def test_reason_texts_word_each_reason_as_reason_text_does(outcome) -> None:  # type: ignore[no-untyped-def]
+    # Given 400 guests, their reason indices and the column-wise texts
+    model = outcome.model
+    rows = outcome.holdout.sample(400, random_state=3).reset_index(drop=True)
+    top = model.reason_matrix(rows, 3)
+    texts = model.reason_texts(rows, top, "es")
+    # Then each cell is the one-reason wording of that guest's value (None where no reason)
+    assert texts.shape == top.shape and (top >= 0).sum() > 400
+    for i, j in zip(*np.nonzero(top >= -1), strict=True):
+        f = top[i, j]
+        if f < 0:
+            assert texts[i, j] is None
+            continue
+        spec, name = model.feature_specs[f], model.features[f]
+        assert texts[i, j] == reason_text(spec, rows.loc[i, name], model.references.get(name), "es")
+    assert model.reason_words(rows, top, "es") == [[t for t in r if t is not None] for r in texts.tolist()]
+
+
 def test_missing_feature_column_is_a_clear_error(outcome) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ModelError, match="needs feature columns"):
         outcome.model.predict_proba(outcome.holdout.drop(columns=["days_since_last_visit"]))

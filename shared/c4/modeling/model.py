@@ -11,7 +11,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from c4.exceptions import ModelError
-from c4.modeling.reasons import CalibratedScorer, explain_matrix, reason_parts, value_words
+from c4.modeling.reasons import CalibratedScorer, explain_matrix, reason_parts, value_phrases
 
 #: Risk bands relative to the decision threshold ``t``: ``alto`` p >= t (an offer pays);
 #: ``medio`` t/2 <= p < t (watch list); ``bajo`` p < t/2.
@@ -168,16 +168,24 @@ class ChurnModel:
         -------
         list of list of str
         """
+        texts = self.reason_texts(frame, top, lang)
+        return [[t for t in row if t is not None] for row in texts.tolist()]
+
+    def reason_texts(self, frame: pd.DataFrame, top: np.ndarray, lang: str = "es") -> np.ndarray:
+        """:meth:`reason_words` as an ``(n, k)`` object array: ``None`` where ``top`` is ``-1``.
+
+        Built column-wise: one feature's values at a time, each distinct value worded once.
+        """
         X = self._frame(frame)
         refs = self.references
         texts = np.full(top.shape, None, dtype=object)
-        for j in np.unique(top[top >= 0]):  # column-wise: one feature's values at a time
+        for j in np.unique(top[top >= 0]):
             spec = self.feature_specs[j]
             head, tail = reason_parts(spec, refs.get(spec.name), lang)
-            where = np.nonzero(top == j)
-            values = X[spec.name].to_numpy(dtype=object)[where[0]]
-            texts[where] = head + np.array(value_words(spec, values, lang), dtype=object) + tail
-        return [[t for t in row if t is not None] for row in texts.tolist()]
+            rows, slots = np.nonzero(top == j)
+            values = X[spec.name].iloc[rows].to_numpy(dtype=object)
+            texts[rows, slots] = value_phrases(spec, values, lang, head, tail)
+        return texts
 
     def reasons(self, frame: pd.DataFrame, k: int = 3, lang: str = "es") -> list[list[str]]:
         """Top ``k`` reasons per row in plain words (``lang`` = ``"es"`` or ``"en"``).

@@ -752,10 +752,20 @@ def reason_parts(spec: Any, reference: Any, lang: str) -> tuple[str, str]:
 
 def value_words(spec: Any, values: Sequence[Any] | np.ndarray, lang: str) -> list[str]:
     """Each value of one feature in words (each distinct value formatted once)."""
+    return list(value_phrases(spec, values, lang))
+
+
+def value_phrases(
+    spec: Any, values: Sequence[Any] | np.ndarray, lang: str, head: str = "", tail: str = ""
+) -> np.ndarray:
+    """``head + words + tail`` of each value of one feature, as an object array.
+
+    Each distinct value is formatted (and put between ``head`` and ``tail``) once.
+    """
     missing = missing_words(spec.name, lang)
     codes, uniques = pd.factorize(pd.Series(np.asarray(values, dtype=object), dtype=object))
-    words = np.array([_fmt(u) for u in uniques] + [missing], dtype=object)
-    return list(words[np.where(codes >= 0, codes, len(uniques))])
+    phrases = np.array([f"{head}{_fmt(u)}{tail}" for u in uniques] + [f"{head}{missing}{tail}"], dtype=object)
+    return np.asarray(phrases[np.where(codes >= 0, codes, len(uniques))])
 
 
 def reason_text(spec: Any, value: Any, reference: Any, lang: str) -> str:

@@ -32,18 +32,20 @@ REASON_SEPARATOR = "; "
 def _texts(model: Any, features: pd.DataFrame, top: np.ndarray) -> tuple[list[str | None], list[str | None]]:
     """``"; "``-joined reason texts and the main reason's feature, from a reason index array."""
     names = list(model.features)
-    words = model.reason_words(features, top, "es")
-    safe: dict[str, str] = {}  # neutralise each distinct reason once (it distributes over "; ")
-
-    def inert(piece: str) -> str:
-        done = safe.get(piece)
-        if done is None:
-            done = safe[piece] = neutralise(piece) or ""
-        return done
-
-    texts = [REASON_SEPARATOR.join(map(inert, w)) if w else None for w in words]
+    texts = model.reason_texts(features, top, "es")
+    codes, uniques = pd.factorize(texts.ravel(), use_na_sentinel=True)
+    # neutralise each distinct reason once (it distributes over "; ")
+    safe = np.array([neutralise(u) or "" for u in uniques] + [None], dtype=object)
+    texts = safe[np.where(codes >= 0, codes, len(uniques))].reshape(texts.shape)
+    joined = texts[:, 0].copy() if texts.shape[1] else np.full(len(texts), None, dtype=object)
+    for s in range(1, texts.shape[1]):
+        more = texts[:, s] != None  # noqa: E711 (element-wise)
+        first = more & (joined == None)  # noqa: E711
+        joined[first] = texts[first, s]
+        rest = more & ~first
+        joined[rest] = joined[rest] + REASON_SEPARATOR + texts[rest, s]
     mains = [names[j] if j >= 0 else None for j in (top[:, 0] if top.shape[1] else np.full(len(top), -1))]
-    return texts, mains
+    return joined.tolist(), mains
 
 
 def explain(
