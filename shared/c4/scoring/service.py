@@ -75,8 +75,9 @@ class ScoreResult:
     latency_ms : float
         Wall time of the whole call.
     timings_ms : dict
-        Wall time per stage: ``model``, ``ingest``, ``features``, ``predict``, ``curated`` (waiting
-        for the ELT's outputs, written meanwhile in the background), ``write``.
+        Wall time per stage: ``read`` (the upload; the champion is checked meanwhile),
+        ``model`` (what is left of the champion check), ``ingest``, ``features``, ``predict``,
+        ``curated`` (waiting for the ELT's outputs, written meanwhile in the background), ``write``.
     riskiest : list of dict
         The riskiest guests (``customer_id``, ``mall_id``, ``churn_probability``, ``risk_band``,
         ``reasons``, ``message``), highest probability first.
@@ -186,19 +187,26 @@ def score_file(
             "raw/sessions/ shares one curated file per day with the batch ELT"
         )
     watch = _Stopwatch()
-    model = model if model is not None else cached_champion(lake)
-    watch.lap("model")
     at = _naive_utc(now)
-    data = _read_upload(lake, rel_path)
     with (
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="c4-score-read") as reader,
         ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="c4-score-write", initializer=background_priority
         ) as writer,
     ):
-        # S3 work overlaps the computing: the history and malls are read while the ELT curates
-        # the file (see lake_snapshot), and its outputs are written while features are computed.
+        # S3 work overlaps the rest: the champion, then the history and malls (lake_snapshot)
+        # are read while the upload is fetched and the ELT curates it; the ELT's outputs are
+        # written while features are computed.  Nothing is ingested without a usable champion.
+        champion = reader.submit(cached_champion, lake) if model is None else None
         snapshot = reader.submit(lake_snapshot, lake, rel_path)
+        data = _read_upload(lake, rel_path)
+        watch.lap("read")
+        try:
+            model = champion.result() if champion is not None else model
+        except BaseException:
+            snapshot.cancel()
+            raise
+        watch.lap("model")
         ingest = ingest_file(
             lake,
             settings,
