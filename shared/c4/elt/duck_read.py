@@ -42,21 +42,25 @@ class ConcatFile:
     files: pa.Table  # rel_path, j, byte_start, line_start, local_offset
 
 
-def _body(data: bytes, fmt: str) -> tuple[bytes, int]:
-    """The data lines of a file and how many lines precede them (header and blank lines)."""
+def _body(data: bytes, fmt: str) -> tuple[bytes, int, int]:
+    """A file's content, where its data lines start, and how many lines precede them.
+
+    Those are the header and the blank lines before it (CSV).  The data lines are
+    ``content[start:]``: returned as an offset, so a large file is not copied to drop them.
+    """
     data = data.removeprefix(_BOM)
     if b"\r" in data:  # one line ending for the whole concatenated file (DuckDB needs that)
         data = data.replace(b"\r\n", b"\n")
     if fmt != "csv":
-        return data, 0
+        return data, 0, 0
     pos, skipped = 0, 0
     while True:
         end = data.find(b"\n", pos)
         if end < 0:
-            return b"", skipped + 1
+            return data, len(data), skipped + 1
         skipped += 1
         if data[pos:end].strip(b"\r"):
-            return data[end + 1 :], skipped
+            return data, end + 1, skipped
         pos = end + 1
 
 
@@ -87,15 +91,16 @@ def concatenate(
     with open(target, "wb") as out:
         out.write(header)
         for j, src in enumerate(group):
-            body, local_offset = _body(read(src.rel_path), src.fmt or "csv")
-            if body and not body.endswith(b"\n"):
-                body += b"\n"
+            data, start, local_offset = _body(read(src.rel_path), src.fmt or "csv")
+            size = len(data) - start
+            ending = b"\n" if size and data[-1] != ord("\n") else b""
             for name, value in zip(rows, (src.rel_path, j, offset, line, local_offset), strict=True):
                 rows[name].append(value)
             out.write(boundary)
-            out.write(body)
-            offset += len(boundary) + len(body)
-            line += 1 + body.count(b"\n")
+            out.write(memoryview(data)[start:])
+            out.write(ending)
+            offset += len(boundary) + size + len(ending)
+            line += 1 + data.count(b"\n", start) + len(ending)
     schema = pa.schema(
         [("rel_path", pa.string()), ("j", pa.int64()), ("byte_start", pa.int64()),
          ("line_start", pa.int64()), ("local_offset", pa.int64())]
