@@ -90,3 +90,27 @@ def test_arrow_relations_give_the_same_outputs_as_duckdb_tables(tmp_path):
             again = [json.dumps({k: v for k, v in json.loads(x).items() if k != "rejected_at"})
                      for x in quarantine_a[f].splitlines()]  # fmt: skip
             assert again == strip, f
+
+
+def _spill_folder(engine: DuckEngine) -> str:
+    return str(engine.con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0])
+
+
+def test_arrow_engines_share_their_threads_database_but_not_their_relations():
+    # Given two Arrow-mode engines of one thread, each with its own "staging"
+    a, b = DuckEngine(threads=2, arrow=True), DuckEngine(threads=2, arrow=True)
+    a.register("staging", pa.table({"x": [1]}))
+    b.register("staging", pa.table({"x": [2, 3]}))
+    # Then they share the thread's database (one spill folder) but each sees its own relation,
+    # also once the other is closed
+    assert _spill_folder(a) == _spill_folder(b)
+    assert a.fetch("SELECT count(*) AS n FROM staging").column("n").to_pylist() == [1]
+    a.close()
+    assert b.fetch("SELECT count(*) AS n FROM staging").column("n").to_pylist() == [2]
+    # And another thread gets a database of its own; an engine with a memory limit too
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other = pool.submit(lambda: _spill_folder(DuckEngine(threads=2, arrow=True))).result()
+    limited = DuckEngine(threads=2, arrow=True, memory_limit="1GB")
+    assert len({_spill_folder(b), other, _spill_folder(limited)}) == 3
+    b.close()
+    limited.close()
