@@ -114,3 +114,42 @@ def test_arrow_engines_share_their_threads_database_but_not_their_relations():
     assert len({_spill_folder(b), other, _spill_folder(limited)}) == 3
     b.close()
     limited.close()
+
+
+def _ingest_all(
+    tmp_path, name: str, uploads: dict[str, bytes], executor: bool
+) -> tuple[dict, list, dict[str, pa.Table], dict[str, bytes]]:
+    """Uploads ingested one at a time, in path order, into one lake."""
+    settings = Settings(lake=str(tmp_path / name), pseudonym_key="unit-test-key-0123456789")
+    lake = open_lake(settings)
+    counts, accepted = {}, []
+    for rel, data in sorted(uploads.items()):
+        lake.write_bytes(rel, data)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            result = ingest_file(lake, settings, rel, now=NOW, executor=pool if executor else None)
+            result.wait()
+        counts[rel] = (result.status, result.rows_in, result.rows_accepted, dict(result.rejected_by_reason))
+        accepted.append(_ordered(result.accepted.drop_columns(["dt"])).to_pylist())
+    curated = {f: _ordered(pq.read_table(lake.path(f))) for f in lake.list_files("curated/sessions")}
+    quarantine = {f: lake.read_bytes(f) for f in lake.list_files("quarantine")}
+    return counts, accepted, curated, quarantine
+
+
+def test_outputs_made_in_the_background_job_are_the_same(tmp_path):
+    """With an executor, an upload's curated_out/rejected_out are made by the background job."""
+    # Given the sample files, the bad-file corpus and two uploads sharing guests and a day
+    uploads = {f"raw/uploads/{f.rsplit('/', 1)[-1]}": data for f, data in FILES.items()}
+    uploads.update({f"raw/uploads/{case.filename}": case.data for case in cases()})
+    uploads["raw/uploads/a.csv"] = _upload(50)
+    uploads["raw/uploads/again.csv"] = _upload(30)  # after a.csv: its rows meet existing ones
+    # When they are ingested with and without an executor
+    counts, accepted, curated, quarantine = _ingest_all(tmp_path, "now", uploads, executor=False)
+    counts_bg, accepted_bg, curated_bg, quarantine_bg = _ingest_all(tmp_path, "bg", uploads, executor=True)
+    # Then every count, accepted row, curated file and quarantined byte is the same
+    assert counts_bg == counts
+    assert sum(c[2] for c in counts.values()) > 0 and any(c[3] for c in counts.values())
+    assert accepted_bg == accepted
+    assert sorted(curated_bg) == sorted(curated)
+    for f, table in curated.items():
+        assert curated_bg[f].equals(table), f
+    assert quarantine_bg == quarantine

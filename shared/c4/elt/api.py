@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from c4.elt.contract import CONTRACT_COLUMNS, STATUS_UNREADABLE, resolve_columns
 from c4.elt.duck import DuckEngine
 from c4.elt.outputs import FileReport, manifest_path
 from c4.elt.parse import STAGING_SCHEMA, parse_bytes
-from c4.elt.pipeline import run_transform
+from c4.elt.pipeline import make_outputs, run_transform
 from c4.elt.probe import SourceFile, probe_data, probe_file
 from c4.elt.results import CurateResult, EltSummary, IngestResult
 from c4.elt.schema import CURATED_SCHEMA, EXISTING_SCHEMA
@@ -156,8 +157,12 @@ def ingest_file(
     engine = DuckEngine(
         threads=2, arrow=source.size <= ARROW_MAX_BYTES, files=None if data is None else {rel_path: data}
     )
+    # Arrow mode with an executor: curated_out and rejected_out are made by the background job
+    # too (the counts and accepted rows come from the transform's own relations).  A DuckDB-table
+    # engine (a large file) makes them here: its intermediates go before the caller goes on.
+    deferred = executor is not None and engine.arrow
     try:
-        reports = transform_sources(engine, lake, [source], params, key, clock)
+        reports = transform_sources(engine, lake, [source], params, key, clock, outputs=not deferred)
         if executor is None:
             with clock.stage("write"):
                 write = engine.prepare_outputs(lake)
@@ -172,17 +177,27 @@ def ingest_file(
         engine.close()
     else:  # the engine is the background job's from here on: it takes the outputs out and closes it
         try:
-            result.defer(executor.submit(_write_and_close, engine, lake, reports, at))
+            job = partial(_write_and_close, engine, lake, reports, at, params if deferred else None)
+            result.defer(executor.submit(job))
         except BaseException:  # e.g. the executor is shut down
             engine.close()
             raise
     return result
 
 
-def _write_and_close(engine: DuckEngine, lake: Lake, reports: list[FileReport], at: datetime) -> StageTimes:
-    """Take a file's outputs out of the engine, close it, then write them and the manifest."""
+def _write_and_close(
+    engine: DuckEngine, lake: Lake, reports: list[FileReport], at: datetime, make: SqlParams | None = None
+) -> StageTimes:
+    """Take a file's outputs out of the engine, close it, then write them and the manifest.
+
+    ``make``: the outputs are not made yet (:func:`c4.elt.pipeline.make_outputs` with these
+    parameters, first).
+    """
     clock = StageTimes()
     try:
+        if make is not None:
+            with clock.stage("outcomes"):
+                make_outputs(engine, make)
         with clock.stage("write"):
             write = engine.prepare_outputs(lake)
     finally:

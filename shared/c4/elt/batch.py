@@ -133,10 +133,13 @@ def transform_sources(
     params: SqlParams,
     key: bytes | None,
     clock: StageTimes,
+    *,
+    outputs: bool = True,
 ) -> list[FileReport]:
     """Stage and transform one chunk of files: ``curated_out`` and ``rejected_out`` exist after.
 
     Nothing is written: :func:`process_sources` writes the outputs, then :func:`write_reports`.
+    ``outputs=False``: the outputs are left to make (:func:`c4.elt.pipeline.make_outputs`).
     """
     engine.reset()
     with clock.stage("read"):
@@ -150,6 +153,7 @@ def transform_sources(
         read_errors=read_errors,
         load_existing=lambda dts: engine.load_existing(lake, dts, replaced),
         times=clock,
+        outputs=outputs,
     )
     return list(outcome.reports.values())
 

@@ -128,6 +128,15 @@ class DuckEngine:
         self._pseudonyms: dict[bytes, dict[str, str]] = {}
         self._files = dict(files or {})
 
+    @property
+    def arrow(self) -> bool:
+        """Whether relations are kept in Arrow (see the ``arrow`` parameter)."""
+        return self._arrow is not None
+
+    def _live(self, name: str) -> bool:
+        """Whether relation ``name`` exists (made by this adapter and not dropped)."""
+        return name in (self._arrow if self._arrow is not None else self._tables)
+
     def close(self) -> None:
         """Close the connection and remove its temporary folder."""
         self.con.close()
@@ -289,6 +298,9 @@ class DuckEngine:
     def new_rows(self, *, ordered: bool = True) -> pa.Table:
         """The accepted rows of the processed files (curated schema plus ``dt``).
 
+        From ``curated_out``, or from ``visited`` while the outputs are not made yet
+        (:func:`c4.elt.pipeline.make_outputs`): the same rows.
+
         Parameters
         ----------
         ordered : bool
@@ -297,7 +309,8 @@ class DuckEngine:
         """
         cols = ", ".join(CURATED_COLUMNS)
         order = " ORDER BY source_file, dt, session_start" if ordered else ""
-        return self.fetch(f"SELECT {cols}, dt FROM curated_out WHERE _is_new{order}")
+        source = "curated_out" if self._live("curated_out") else "visited"  # outputs not made yet
+        return self.fetch(f"SELECT {cols}, dt FROM {source} WHERE _is_new{order}")
 
     def rejected_rows(self) -> pa.Table:
         """The rejected rows (quarantine schema)."""

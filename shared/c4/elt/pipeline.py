@@ -61,6 +61,7 @@ def run_transform(
     read_errors: dict[str, str] | None = None,
     load_existing: Callable[[list[str]], None],
     times: StageTimes | None = None,
+    outputs: bool = True,
 ) -> TransformOutcome:
     """Run the transform on the engine's ``staging`` relation.
 
@@ -83,11 +84,16 @@ def run_transform(
     times : StageTimes, optional
         Where to add the wall and CPU time of each stage (``validate``, ``existing``,
         ``pseudonymise``, ``dedupe``, ``visits``, ``outcomes``).
+    outputs : bool
+        Make ``curated_out`` and ``rejected_out`` (:func:`make_outputs`).  ``False`` leaves
+        the transform's relations (``visited`` holds the accepted rows, ``_is_new``) for the
+        caller to make them later, e.g. in the background job that writes them.
 
     Returns
     -------
     TransformOutcome
-        One report per file; ``curated_out`` and ``rejected_out`` exist in the engine.
+        One report per file (counts included either way); ``curated_out`` and
+        ``rejected_out`` exist in the engine when ``outputs``.
     """
     sql = _Renderer(params, engine.name)
     clock = times if times is not None else StageTimes()
@@ -110,12 +116,22 @@ def run_transform(
     with clock.stage("visits"):
         engine.materialize("visited", sql("visits"))
     with clock.stage("outcomes"):
-        engine.materialize("curated_out", sql("curated_out"))
-        engine.materialize("rejected_out", sql("rejected_out"))
-        # only the outputs stay: they may be kept a while (written in the background)
-        engine.drop("candidates", "duplicates", "visited", "pseudonyms", "validated", "existing")
         _count_outcomes(engine, reports, sql)
+        if outputs:
+            make_outputs(engine, params)
     return TransformOutcome(reports)
+
+
+def make_outputs(engine: Engine, params: SqlParams) -> None:
+    """Create ``curated_out`` and ``rejected_out`` from a transform's relations, then drop those.
+
+    :func:`run_transform` calls it, unless told to leave it to the caller (``outputs=False``).
+    """
+    sql = _Renderer(params, engine.name)
+    engine.materialize("curated_out", sql("curated_out"))
+    engine.materialize("rejected_out", sql("rejected_out"))
+    # only the outputs stay: they may be kept a while (written in the background)
+    engine.drop("candidates", "duplicates", "visited", "pseudonyms", "validated", "existing")
 
 
 def _register_batch(engine: Engine, files: list[str], bad: set[str]) -> None:
