@@ -486,9 +486,8 @@ def rank_reasons(candidates: np.ndarray, cal_drop: np.ndarray, raw_drop: np.ndar
     positive = (candidates >= 0) & ((cal_drop > _EPS) | ((np.abs(cal_drop) <= _EPS) & (raw_drop > _EPS)))
     cal_key = np.where(positive, cal_drop, -np.inf)
     raw_key = np.where(positive, raw_drop, -np.inf)
-    row = np.repeat(np.arange(n), m)
-    # lexsort: last key is primary -> by row, then calibrated drop (desc), then raw drop (desc)
-    order = np.lexsort((-raw_key.ravel(), -cal_key.ravel(), row)).reshape(n, m) - (np.arange(n) * m)[:, None]
+    # within each row (stable): calibrated drop (desc), then raw drop (desc)
+    order = np.lexsort((-raw_key, -cal_key), axis=-1) if n else np.zeros((0, m), dtype=np.intp)
     ranked = np.take_along_axis(np.where(positive, candidates, -1), order, axis=1)
     if m < k:
         ranked = np.hstack([ranked, np.full((n, k - m), -1, dtype=ranked.dtype)])

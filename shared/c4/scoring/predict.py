@@ -75,15 +75,12 @@ def _bands(model: Any, proba: np.ndarray, countries: pd.Series) -> tuple[np.ndar
 
 def _malls(ids: list[str], homes: pd.Series, seen: Mapping[str, str | None]) -> list[str]:
     """Partition ``mall_id`` of each guest: the home mall, else where the file saw the guest."""
-    safe: dict[Any, str] = {}
-    out = []
-    for c, h in zip(ids, homes.tolist(), strict=True):
-        value = seen.get(c) if h is None or h is pd.NA or (isinstance(h, float) and np.isnan(h)) else h
-        mall = safe.get(value)
-        if mall is None:
-            mall = safe[value] = partition_value(value)
-        out.append(mall)
-    return out
+    values = homes.to_numpy(dtype=object, copy=True)
+    missing = np.nonzero(pd.isna(values))[0]
+    values[missing] = [seen.get(ids[i]) for i in missing.tolist()]
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    safe = np.array([partition_value(u) for u in uniques] + [partition_value(None)], dtype=object)
+    return list(safe[np.where(codes >= 0, codes, len(uniques))])
 
 
 def predictions_frame(
