@@ -12,6 +12,12 @@ import gc
 import os
 from typing import Any
 
+# skops first.  Importing it lists the safe types of scikit-learn, SciPy and NumPy, scanning
+# every module loaded so far for each ufunc (pickle's whichmodule): before Powertools, boto3,
+# pandas and DuckDB are loaded, that takes 0.40 s instead of 0.56 s of the cold start.
+import skops.io  # noqa: F401
+
+# isort: split
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
