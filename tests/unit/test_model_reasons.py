@@ -14,6 +14,7 @@ from c4.modeling.reasons import (
     contributions,
     forest_apply,
     forest_proba,
+    forest_proba_from_leaves,
     rank_reasons,
     raw_proba,
     reason_matrix,
@@ -193,3 +194,13 @@ def test_forest_proba_and_apply_equal_scikit_learns(family):
     once = forest_proba(forest, rows, threads=3)
     np.testing.assert_array_equal(forest_proba(forest, rows, threads=3), once)  # no thread-timing noise
     np.testing.assert_array_equal(forest_apply(forest, rows, threads=20), forest.apply(rows))  # > trees
+    # from the leaves: the same sums in the same order, bit for bit (3 classes too)
+    leaves = forest_apply(forest, rows)
+    for threads in (1, 2, 3, 20):
+        np.testing.assert_array_equal(
+            forest_proba_from_leaves(forest, leaves, threads), forest_proba(forest, rows, threads)
+        )
+    three = cls(n_estimators=7, max_depth=3, random_state=0).fit(X, y + (X[:, 1] > 1))
+    np.testing.assert_array_equal(
+        forest_proba_from_leaves(three, forest_apply(three, rows)), forest_proba(three, rows)
+    )

@@ -187,6 +187,13 @@ class CalibratedScorer:
         raw = np.asarray(out[:, 1] if self._parts.response == "predict_proba" else out, dtype=float)
         return raw, self._parts.calibrate(raw)
 
+    def on_leaves(self, leaves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`on_matrix` of rows given by their forest leaves (only when :attr:`_forest`)."""
+        if self.split is None or self._parts is None or not self._forest:
+            raise ModelError("this model is not a forest scored by its probabilities")
+        raw = np.asarray(forest_proba_from_leaves(self.split.final, leaves)[:, 1], dtype=float)
+        return raw, self._parts.calibrate(raw)
+
     @property
     def _forest(self) -> bool:
         """Whether the matrix shortcut's final step is a forest scored by its probabilities."""
@@ -333,6 +340,26 @@ def forest_apply(forest: Any, X: np.ndarray, threads: int = FOREST_THREADS) -> n
         for i, got in enumerate(pool.map(part, _tree_groups(forest, threads))):
             leaves[i::threads] = got
     return np.array(leaves).T
+
+
+def forest_proba_from_leaves(forest: Any, leaves: np.ndarray, threads: int = FOREST_THREADS) -> np.ndarray:
+    """:func:`forest_proba` from the rows' leaves (:func:`forest_apply`), without the trees.
+
+    A tree's probability is its leaf's stored class fractions (``tree_.value``), so the same
+    sums in the same order (each thread's trees in turn, then the threads' parts) give
+    :func:`forest_proba` bit for bit, for a gather per tree instead of a pass down it.
+    """
+    n_classes = forest.n_classes_
+    values = [est.tree_.value[:, 0, :n_classes] for est in forest.estimators_]
+    by_tree = np.ascontiguousarray(leaves.T)  # one row of leaves per tree
+    total: np.ndarray | None = None
+    for i in range(min(threads, len(values))):
+        acc = np.zeros((len(leaves), n_classes))
+        for t in range(i, len(values), threads):
+            acc += values[t].take(by_tree[t], axis=0)
+        total = acc if total is None else total + acc
+    assert total is not None
+    return total / len(forest.estimators_)
 
 
 def _paths(forest: Any, n_columns: int) -> tuple[np.ndarray, np.ndarray]:
@@ -580,15 +607,22 @@ def _reference_frame(X: pd.DataFrame, features: Sequence[str], references: Mappi
     return ref
 
 
-def _path_screen(scorer: CalibratedScorer, Xt: np.ndarray) -> np.ndarray | None:
-    """Path contributions ``(n, F)`` of a forest (the screen's local form), else ``None``."""
+def _path_screen(
+    scorer: CalibratedScorer, Xt: np.ndarray, leaves: np.ndarray | None = None
+) -> np.ndarray | None:
+    """Path contributions ``(n, F)`` of a forest (the screen's local form), else ``None``.
+
+    ``leaves``: the rows' leaves (:func:`forest_apply`) when known already.
+    """
     table = scorer.path_table()
     if table is None or scorer.split is None:
         return None
     import scipy.sparse as sp  # scipy is loaded with scikit-learn already
 
     nodes, offsets = table
-    leaves = (forest_apply(scorer.split.final, Xt) + offsets).ravel()
+    if leaves is None:
+        leaves = forest_apply(scorer.split.final, Xt)
+    leaves = (leaves + offsets).ravel()
     n, trees = len(Xt), len(offsets)
     hits = sp.csr_matrix(
         (np.ones(n * trees, dtype=np.float32), leaves, np.arange(0, n * trees + 1, trees)),
@@ -619,15 +653,20 @@ class _Guests:
     ) -> None:
         self.scorer, self.X, self.features, self.references = scorer, X, list(features), references
         self.Xt: np.ndarray | None = None
+        self.leaves: np.ndarray | None = None
         split = scorer.split
         if split is not None:
             self.Xt = np.asarray(split.pre.transform(X), dtype=scorer.matrix_dtype)
             self.rt = scorer.reference_row(X, features, references)
-            self.base = scorer.on_matrix(self.Xt)
+            if scorer._forest:  # the leaves give the probabilities and the path screen
+                self.leaves = forest_apply(split.final, self.Xt)
+                self.base = scorer.on_leaves(self.leaves)
+            else:
+                self.base = scorer.on_matrix(self.Xt)
             if not scorer._checked:
                 scorer._check(X, self.base[1])
             if scorer.split is None:  # the shortcut failed its check
-                self.Xt = None
+                self.Xt = self.leaves = None
         if self.Xt is None:
             self.base = scorer(X)
 
@@ -686,7 +725,11 @@ def explain_matrix(
     guests = _Guests(scorer, X, features, references)
     eq = _equal_to_reference(X, features, references)
     m = min(len(features), candidates or 2 * k)
-    scores = _path_screen(scorer, guests.Xt) if guests.Xt is not None and m < len(features) else None
+    scores = (
+        _path_screen(scorer, guests.Xt, guests.leaves)
+        if guests.Xt is not None and m < len(features)
+        else None
+    )
     if scores is None and m < len(features):
         scores = screen(scorer, X, features, numeric, references)
     cand = _candidates(scores if scores is not None else np.zeros(eq.shape), eq, m)
