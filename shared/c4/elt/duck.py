@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -79,6 +80,7 @@ def _thread_database(threads: int | None) -> duckdb.DuckDBPyConnection:
         if threads:
             config["threads"] = int(threads)
         db = databases[threads] = duckdb.connect(database=":memory:", config=config)
+        weakref.finalize(db, shutil.rmtree, spill, True)  # with the thread's database
     return db
 
 
