@@ -42,7 +42,7 @@ class Engine(Protocol):
 
 @dataclass
 class TransformOutcome:
-    """What a transform run produced (the relations ``curated_out``/``rejected_out`` stay in the engine)."""
+    """What a transform run produced (``curated_out``/``rejected_out`` stay in the engine, once made)."""
 
     reports: dict[str, FileReport] = field(default_factory=dict)
 
