@@ -246,6 +246,11 @@ class Lake:
         """Read a JSON document."""
         return json.loads(self.read_bytes(rel).decode("utf-8"))
 
+    def read_json_if_exists(self, rel: str) -> Any | None:
+        """Read a JSON document, or ``None`` when it does not exist (one read, no existence check)."""
+        data = self.read_bytes_if_exists(rel)
+        return None if data is None else json.loads(data.decode("utf-8"))
+
     def write_json(self, rel: str, obj: Any) -> str:
         """Write a JSON document (UTF-8, indented, keys sorted)."""
         data = json.dumps(obj, indent=2, sort_keys=True, default=str, ensure_ascii=False)

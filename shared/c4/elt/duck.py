@@ -327,8 +327,8 @@ class DuckEngine:
         """Take the outputs out of DuckDB now; the returned call writes them (no connection needed).
 
         On S3 the rows are fetched as Arrow here and the call encodes and uploads them, so it
-        can run after :meth:`close`, in another thread.  On a local lake DuckDB's own parallel writer
-        writes the curated files here (it needs the connection) and the call writes the
+        can run after :meth:`close`, in another thread.  On a local lake DuckDB's own parallel
+        writer writes the curated files here (it needs the connection) and the call writes the
         quarantined rows.
         """
         if lake.is_s3:  # grouped by output file; rows not sorted within a file, as DuckDB's writer

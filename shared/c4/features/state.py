@@ -21,7 +21,6 @@ Stored per state (``features/state/reference_date=S/``):
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -282,11 +281,8 @@ def state_dates(lake: Lake) -> list[date]:
 
 def read_state_document(lake: Lake, reference: date) -> dict[str, Any] | None:
     """A state's ``state.json`` (None when absent or of another layout version)."""
-    data = lake.read_bytes_if_exists(f"{state_folder(reference)}/state.json")
-    if data is None:
-        return None
-    doc = dict(json.loads(data.decode("utf-8")))
-    return doc if doc.get("version") == STATE_VERSION else None
+    doc = lake.read_json_if_exists(f"{state_folder(reference)}/state.json")
+    return dict(doc) if doc is not None and doc.get("version") == STATE_VERSION else None
 
 
 def read_state(lake: Lake, reference: date) -> GuestState | None:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from datetime import date
@@ -116,5 +115,5 @@ def write_population(lake: Lake, parts: Mapping[date, PopulationParts]) -> list[
 
 def read_population(lake: Lake, reference: date) -> PopulationParts | None:
     """The stored population parts at a reference date, or None when none are stored."""
-    data = lake.read_bytes_if_exists(population_path(reference))
-    return None if data is None else PopulationParts.from_json(json.loads(data.decode("utf-8")))
+    doc = lake.read_json_if_exists(population_path(reference))
+    return None if doc is None else PopulationParts.from_json(doc)

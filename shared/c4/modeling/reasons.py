@@ -284,8 +284,9 @@ def _is_forest(final: Any) -> bool:
     )
 
 
-def _tree_groups(forest: Any, threads: int) -> list[list[Any]]:
-    return [g for g in (forest.estimators_[i::threads] for i in range(threads)) if g]
+def _tree_groups(n_trees: int, threads: int) -> list[range]:
+    """Tree indices per thread, in the order every forest helper sums them: trees ``i::threads``."""
+    return [range(i, n_trees, threads) for i in range(min(threads, n_trees))]
 
 
 def forest_proba(forest: Any, X: np.ndarray, threads: int = FOREST_THREADS) -> np.ndarray:
@@ -314,14 +315,14 @@ def forest_proba(forest: Any, X: np.ndarray, threads: int = FOREST_THREADS) -> n
     """
     X = np.ascontiguousarray(X, dtype=np.float32)  # the trees' input type (as the forest's check)
 
-    def part(trees: list[Any]) -> np.ndarray:
+    def part(group: range) -> np.ndarray:
         acc = np.zeros((len(X), forest.n_classes_))
-        for tree in trees:
-            acc += tree.predict_proba(X, check_input=False)
+        for t in group:
+            acc += forest.estimators_[t].predict_proba(X, check_input=False)
         return acc
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        parts = list(pool.map(part, _tree_groups(forest, threads)))
+        parts = list(pool.map(part, _tree_groups(len(forest.estimators_), threads)))
     total = parts[0]
     for p in parts[1:]:
         total += p
@@ -332,13 +333,15 @@ def forest_apply(forest: Any, X: np.ndarray, threads: int = FOREST_THREADS) -> n
     """``forest.apply(X)``: each row's leaf in each tree, ``(n, n_trees)`` (see :func:`forest_proba`)."""
     X = np.ascontiguousarray(X, dtype=np.float32)
 
-    def part(trees: list[Any]) -> list[np.ndarray]:
-        return [tree.apply(X, check_input=False) for tree in trees]
+    def part(group: range) -> list[np.ndarray]:
+        return [forest.estimators_[t].apply(X, check_input=False) for t in group]
 
     leaves: list[np.ndarray | None] = [None] * len(forest.estimators_)
+    groups = _tree_groups(len(forest.estimators_), threads)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for i, got in enumerate(pool.map(part, _tree_groups(forest, threads))):
-            leaves[i::threads] = got
+        for group, got in zip(groups, pool.map(part, groups), strict=True):
+            for t, leaf in zip(group, got, strict=True):
+                leaves[t] = leaf
     return np.array(leaves).T
 
 
@@ -353,9 +356,9 @@ def forest_proba_from_leaves(forest: Any, leaves: np.ndarray, threads: int = FOR
     values = [est.tree_.value[:, 0, :n_classes] for est in forest.estimators_]
     by_tree = np.ascontiguousarray(leaves.T)  # one row of leaves per tree
     total: np.ndarray | None = None
-    for i in range(min(threads, len(values))):
+    for group in _tree_groups(len(values), threads):
         acc = np.zeros((len(leaves), n_classes))
-        for t in range(i, len(values), threads):
+        for t in group:
             acc += values[t].take(by_tree[t], axis=0)
         total = acc if total is None else total + acc
     assert total is not None

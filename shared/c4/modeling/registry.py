@@ -164,8 +164,8 @@ def list_versions(lake: Lake) -> list[str]:
 
 def read_champion(lake: Lake) -> dict[str, Any] | None:
     """``champion.json`` (``{"version", "promoted_at", "reason", "history": [...]}``) or None."""
-    data = lake.read_bytes_if_exists(CHAMPION)  # one request fewer on S3 than exists + read
-    return None if data is None else dict(json.loads(data.decode("utf-8")))
+    doc = lake.read_json_if_exists(CHAMPION)
+    return None if doc is None else dict(doc)
 
 
 def champion_version(lake: Lake) -> str | None:

@@ -63,8 +63,9 @@ STATE_PATH_THREADS = 1
 #: The running-state path's guests are computed in this many parts at once, each on its own
 #: connection and thread: two independent queries keep two cores busy where one query with two
 #: DuckDB threads does not (measured with the other core idle: 0.51 s against 0.38 s for 20,000
-#: guests, same rows; inside a warm call, where the ELT's background write takes the other core,
-#: even, at 0.23 CPU-s more).
+#: guests, same rows).  Two parts cost ~30% more CPU on this 2-vCPU machine; inside a warm call
+#: they win now that the ELT's background write yields the CPU (1.81 s against 1.93 s a call,
+#: 10 paired rounds; before it ran at a lower priority, the two were even).
 STATE_PATH_PARTS = 2
 #: Fewest guests per part: below it the fixed cost of a part outweighs the parallelism.
 MIN_PART_GUESTS = 2_500
